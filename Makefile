@@ -1,0 +1,53 @@
+# mlhub — the commands the README documents.
+#   make          build build/mlhub (release)
+#   make test     set up, build, run the whole test suite (unit + parity), again under
+#                 ASan+UBSan, then the fuzzers for a bounded time
+#   make run      set up, build, run the main job (a tokenizer demo on real text)
+#   make bench    build and run the benchmarks side by side with their peers
+#   make format   clang-format the C++ sources
+SHELL := /bin/bash
+BUILD ?= build
+BUILD_ASAN ?= build-asan
+BUILD_FUZZ ?= build-fuzz
+JOBS ?= $(shell nproc)
+FUZZ_SECONDS ?= 30
+SHARED ?= $(abspath ../shared)
+CMAKE_FLAGS := -G Ninja -DMLHUB_SHARED_DIR=$(SHARED)
+
+.PHONY: all setup build test test-release test-asan fuzz run bench format clean
+
+all: build
+
+setup:
+	@./scripts/setup
+
+build:
+	@cmake -S . -B $(BUILD) $(CMAKE_FLAGS) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@ninja -C $(BUILD) -j $(JOBS)
+
+test: setup test-release test-asan fuzz
+
+test-release: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+test-asan:
+	@cmake -S . -B $(BUILD_ASAN) $(CMAKE_FLAGS) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMLHUB_SANITIZE=ON -DMLHUB_BENCH=OFF >/dev/null
+	@ninja -C $(BUILD_ASAN) -j $(JOBS)
+	cd $(BUILD_ASAN) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS)
+
+fuzz:
+	@CC=clang-14 CXX=clang++-14 cmake -S . -B $(BUILD_FUZZ) $(CMAKE_FLAGS) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMLHUB_FUZZ=ON -DMLHUB_BENCH=OFF >/dev/null
+	@ninja -C $(BUILD_FUZZ) -j $(JOBS) fuzz_targets
+	./tests/fuzz/run_fuzzers.sh $(BUILD_FUZZ) $(FUZZ_SECONDS)
+
+run: setup build
+	./scripts/demo $(BUILD)/mlhub $(SHARED)/data/tokenizers
+
+bench: setup build
+	./bench/run_tokenizer_bench.sh $(BUILD)
+
+format:
+	clang-format-14 -i $$(git ls-files '*.cc' '*.h')
+
+clean:
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)

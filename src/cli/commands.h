@@ -1,0 +1,16 @@
+// The subcommands of the mlhub program: each file registers one with CLI11 and returns the
+// function that runs it after parsing.
+#pragma once
+
+#include <functional>
+
+#include <CLI/CLI.hpp>
+
+namespace mlhub::cli {
+
+// Runs the parsed subcommand; returns the process exit status.
+using Runner = std::function<int()>;
+
+Runner add_tokenize_command(CLI::App& app);
+
+}  // namespace mlhub::cli

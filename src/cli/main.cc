@@ -1,0 +1,19 @@
+// mlhub: the command-line program. One file per subcommand; this file is the one list.
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cli/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"mlhub: a self-hostable hub for machine learning models, and the library that runs them"};
+  app.require_subcommand(1);
+  const std::vector<std::pair<std::string, mlhub::cli::Runner>> commands = {
+      {"tokenize", mlhub::cli::add_tokenize_command(app)},
+  };
+  CLI11_PARSE(app, argc, argv);
+  for (const auto& [name, run] : commands) {
+    if (app.got_subcommand(name)) return run();
+  }
+  return 1;
+}

@@ -1,0 +1,90 @@
+#include <algorithm>
+#include <cstdlib>
+#include <exception>
+#include <latch>
+
+#include "mlhub/core.h"
+
+namespace mlhub {
+
+ThreadPool::ThreadPool(size_t num_threads) {
+  if (num_threads == 0) num_threads = std::max(1u, std::thread::hardware_concurrency());
+  workers_.reserve(num_threads);
+  for (size_t i = 0; i < num_threads; ++i) workers_.emplace_back([this] { worker_loop(); });
+}
+
+ThreadPool::~ThreadPool() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  for (auto& t : workers_) t.join();
+}
+
+void ThreadPool::submit(std::function<void()> job) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    jobs_.push_back(std::move(job));
+  }
+  cv_.notify_one();
+}
+
+void ThreadPool::worker_loop() {
+  for (;;) {
+    std::function<void()> job;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [this] { return stop_ || !jobs_.empty(); });
+      if (jobs_.empty()) return;  // stop_ and nothing left
+      job = std::move(jobs_.front());
+      jobs_.pop_front();
+    }
+    job();
+  }
+}
+
+void ThreadPool::parallel_for(size_t n, const std::function<void(size_t)>& fn) {
+  if (n == 0) return;
+  // The caller takes one chunk itself, so a pool of k workers gives k + 1 lanes; with one
+  // item or one worker there is nothing to gain from handing work over.
+  const size_t lanes = std::min(n, workers_.size() + 1);
+  if (lanes <= 1) {
+    for (size_t i = 0; i < n; ++i) fn(i);
+    return;
+  }
+  std::mutex err_mu;
+  std::exception_ptr first_error;
+  auto run_chunk = [&](size_t lane) {
+    const size_t begin = n * lane / lanes, end = n * (lane + 1) / lanes;
+    try {
+      for (size_t i = begin; i < end; ++i) fn(i);
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(err_mu);
+      if (!first_error) first_error = std::current_exception();
+    }
+  };
+  std::latch done(static_cast<std::ptrdiff_t>(lanes - 1));
+  for (size_t lane = 1; lane < lanes; ++lane) {
+    submit([&, lane] {
+      run_chunk(lane);
+      done.count_down();
+    });
+  }
+  run_chunk(0);
+  done.wait();
+  if (first_error) std::rethrow_exception(first_error);
+}
+
+ThreadPool& ThreadPool::global() {
+  static ThreadPool pool([] {
+    const char* v = std::getenv("MLHUB_NUM_THREADS");
+    long n = v ? std::strtol(v, nullptr, 10) : 0;
+    // The caller of parallel_for is one lane, so the pool holds one worker fewer than wanted.
+    size_t want = n > 0 ? static_cast<size_t>(n) : std::max(1u, std::thread::hardware_concurrency());
+    return want > 1 ? want - 1 : size_t{1};
+  }());
+  return pool;
+}
+
+}  // namespace mlhub
