@@ -29,28 +29,30 @@ struct TokenizeOptions {
 };
 
 using nlohmann::json;
+// Output objects keep their fields in the documented order (ids, tokens, offsets, ...).
+using ojson = nlohmann::ordered_json;
 
-json encoding_to_json(const tok::Encoding& e, bool all_fields) {
-  json out;
+ojson encoding_to_json(const tok::Encoding& e, bool all_fields) {
+  ojson out;
   out["ids"] = e.ids;
   out["tokens"] = e.tokens;
-  json offsets = json::array();
+  ojson offsets = ojson::array();
   for (const auto& [s, t] : e.offsets) offsets.push_back({s, t});
   out["offsets"] = std::move(offsets);
   if (all_fields) {
     out["type_ids"] = e.type_ids;
     out["attention_mask"] = e.attention_mask;
     out["special_tokens_mask"] = e.special_tokens_mask;
-    json words = json::array();
-    for (const auto& w : e.words) words.push_back(w ? json(*w) : json(nullptr));
+    ojson words = ojson::array();
+    for (const auto& w : e.words) words.push_back(w ? ojson(*w) : ojson(nullptr));
     out["word_ids"] = std::move(words);
   }
   return out;
 }
 
 // Handles one input line; throws std::runtime_error with a message on bad input.
-json process_line(const tok::Tokenizer& tk, const TokenizeOptions& o, const std::string& line) {
-  auto fail = [](const std::string& m) -> json { throw std::runtime_error(m); };
+ojson process_line(const tok::Tokenizer& tk, const TokenizeOptions& o, const std::string& line) {
+  auto fail = [](const std::string& m) -> ojson { throw std::runtime_error(m); };
   if (o.decode) {
     json ids = json::parse(line, nullptr, false);
     if (!ids.is_array()) return fail("expected a JSON array of token ids");
@@ -61,7 +63,7 @@ json process_line(const tok::Tokenizer& tk, const TokenizeOptions& o, const std:
     }
     auto r = tk.decode(v, o.skip_special_tokens);
     if (!r.ok()) return fail(r.status().message());
-    return json(*r);
+    return ojson(*r);
   }
   const auto offsets = o.byte_offsets ? tok::OffsetType::kByte : tok::OffsetType::kChar;
   std::string first = line, second;
@@ -100,16 +102,16 @@ int run_tokenize(const TokenizeOptions& o) {
   int status = 0;
   std::string line;
   while (std::getline(std::cin, line, '\n')) {
-    json out;
+    ojson out;
     try {
       out = process_line(tk, o, line);
     } catch (const std::exception& e) {
-      out = json{{"error", e.what()}};
+      out = ojson{{"error", e.what()}};
       std::cerr << "mlhub tokenize: " << e.what() << "\n";
       status = 1;
     }
     // Invalid UTF-8 can only reach here inside an error message; replace rather than throw.
-    std::cout << out.dump(-1, ' ', false, json::error_handler_t::replace) << '\n';
+    std::cout << out.dump(-1, ' ', false, ojson::error_handler_t::replace) << '\n';
   }
   std::cout.flush();
   return status;

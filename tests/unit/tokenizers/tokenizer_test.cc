@@ -111,3 +111,44 @@ TEST(Tokenizer, CopiesAreIndependent) {
 
 }  // namespace
 }  // namespace mlhub::tok
+
+namespace mlhub::tok {
+namespace {
+
+std::vector<std::optional<std::string>> stream(const Tokenizer& t, const std::vector<uint32_t>& ids,
+                                               bool skip_special) {
+  DecodeStream ds(t, skip_special);
+  std::vector<std::optional<std::string>> out;
+  for (uint32_t id : ids) {
+    auto r = ds.step(id);
+    EXPECT_TRUE(r.ok()) << r.status().to_string();
+    out.push_back(r.ok() ? *r : std::nullopt);
+  }
+  return out;
+}
+
+// from tokenizers.decoders import DecodeStream; ds = DecodeStream(skip_special_tokens=False)
+// [ds.step(gpt2, i) for i in [19567, 255, 19567, 109, 50256, 31373]]
+//   -> [None, 'อ', None, 'ั', '<|endoftext|>', 'hello']
+TEST(DecodeStream, NeverSplitsAByteLevelCharacter) {
+  auto t = Tokenizer::from_file(std::string(MLHUB_SHARED_DIR) + "/data/tokenizers/gpt2/tokenizer.json");
+  ASSERT_TRUE(t.ok()) << t.status().to_string();
+  std::vector<std::optional<std::string>> want = {std::nullopt, "\u0E2D", std::nullopt, "\u0E31",
+                                                  "<|endoftext|>", "hello"};
+  EXPECT_EQ(stream(*t, {19567, 255, 19567, 109, 50256, 31373}, false), want);
+}
+
+// llama-2 'Hi 🤗 there' -> ids [1, 6324, 29871, 243, 162, 167, 154, 727]; with
+// skip_special_tokens=True the steps are [None, 'Hi', ' ', None, None, None, '🤗', ' there'].
+TEST(DecodeStream, WaitsForWholeByteFallbackSequences) {
+  auto t = Tokenizer::from_file(std::string(MLHUB_SHARED_DIR) + "/data/tokenizers/llama-2/tokenizer.json");
+  ASSERT_TRUE(t.ok()) << t.status().to_string();
+  auto ids = t->encode("Hi \U0001F917 there")->ids;
+  ASSERT_EQ(ids, (std::vector<uint32_t>{1, 6324, 29871, 243, 162, 167, 154, 727}));
+  std::vector<std::optional<std::string>> want = {std::nullopt, "Hi", " ", std::nullopt,
+                                                  std::nullopt, std::nullopt, "\U0001F917", " there"};
+  EXPECT_EQ(stream(*t, ids, true), want);
+}
+
+}  // namespace
+}  // namespace mlhub::tok
