@@ -43,7 +43,9 @@ const Tables& tables() {
 
 }  // namespace
 
-char32_t byte_to_char(uint8_t b) { return tables().to_char[b]; }
+char32_t byte_to_char(uint8_t b) {
+  return tables().to_char[b];
+}
 
 std::string_view byte_to_char_utf8(uint8_t b) {
   const Tables& t = tables();

@@ -2,8 +2,11 @@
 // truncation into stride windows, padding, and the post-processing frame (spec sections 10-12).
 // Mirrors tokenizers/src/tokenizer/encoding.rs, utils/truncation.rs and utils/padding.rs.
 #include <algorithm>
+#include <iterator>
 #include <string>
+#include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "tokenizers/encoding_ops.h"
 
@@ -50,7 +53,8 @@ Encoding slice(const Encoding& enc, size_t start, size_t stop) {
     using V = std::decay_t<decltype(v)>;
     const size_t b = std::min(start, v.size());
     const size_t e = std::min(stop, v.size());
-    return V(v.begin() + static_cast<std::ptrdiff_t>(b), v.begin() + static_cast<std::ptrdiff_t>(e));
+    return V(v.begin() + static_cast<std::ptrdiff_t>(b),
+             v.begin() + static_cast<std::ptrdiff_t>(e));
   };
   Encoding out;
   out.ids = cut(enc.ids);
@@ -138,8 +142,8 @@ void truncate_encoding(Encoding& enc, size_t max_length, size_t stride, Truncati
   }
   if (stride >= max_length) {
     // A panic (assert) in Rust.
-    fail("truncation: stride (" + std::to_string(stride) + ") must be strictly less than max_len (" +
-         std::to_string(max_length) +
+    fail("truncation: stride (" + std::to_string(stride) +
+         ") must be strictly less than max_len (" + std::to_string(max_length) +
          "); max_len excludes the special tokens the post-processor adds");
   }
   const size_t step = max_length - stride;

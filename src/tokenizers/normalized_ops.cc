@@ -38,6 +38,13 @@ std::optional<std::pair<size_t, size_t>> whole_range(const NormalizedString& ns)
   const size_t len_o = ns.original().size();
   if (len_o == 0) return std::pair<size_t, size_t>{0, 0};
   const auto& al = ns.alignments();
+  // Common case, checked with one vectorizable pass: every alignment ends inside the original
+  // and the first one is not empty.
+  uint32_t max_end = 0;
+  for (const Alignment& a : al) max_end = std::max(max_end, a.end);
+  if (!al.empty() && max_end <= len_o && al[0].start != al[0].end) {
+    return std::pair<size_t, size_t>{0, al.size()};
+  }
   std::optional<size_t> start;
   size_t end = 0;
   bool any = false;
@@ -146,7 +153,8 @@ void normalize_form(NormalizedString& ns, bool compat, bool compose) {
   auto range = whole_range(ns);
   if (!range) return;
   const bool whole = is_whole(ns, range);
-  std::string_view text = std::string_view(ns.get()).substr(range->first, range->second - range->first);
+  std::string_view text =
+      std::string_view(ns.get()).substr(range->first, range->second - range->first);
   if (whole && is_ascii(text)) return;
   thread_local std::vector<Item> items;
   items.clear();
@@ -173,14 +181,19 @@ void NormalizedString::nfkc() { normalize_form(*this, true, true); }
 void NormalizedString::lowercase() {
   auto range = whole_range(*this);
   if (!range) return;
+  char32_t buf[3];
   if (is_whole(*this, range)) {
-    // In place when every char maps to one char of the same UTF-8 length.
-    bool in_place = true;
-    char32_t buf[3];
+    // In place while every char maps to one char of the same UTF-8 length. On the first char
+    // that does not, fall back to the stream below: it is rebuilt from the partly lowercased
+    // text, which gives the same result because lowercasing a lowercased char is a no-op.
     size_t i = 0;
-    while (i < normalized_.size()) {
-      unsigned char b = static_cast<unsigned char>(normalized_[i]);
+    char* p = normalized_.data();
+    const size_t n = normalized_.size();
+    bool in_place = true;
+    while (i < n) {
+      auto b = static_cast<unsigned char>(p[i]);
       if (b < 0x80) {
+        p[i] = static_cast<char>(b + ((static_cast<unsigned>(b - 'A') < 26u) ? 32 : 0));
         ++i;
         continue;
       }
@@ -190,32 +203,15 @@ void NormalizedString::lowercase() {
         in_place = false;
         break;
       }
-    }
-    if (in_place) {
-      i = 0;
-      std::string tmp;
-      while (i < normalized_.size()) {
-        unsigned char b = static_cast<unsigned char>(normalized_[i]);
-        if (b < 0x80) {
-          if (b >= 'A' && b <= 'Z') normalized_[i] = static_cast<char>(b + 32);
-          ++i;
-          continue;
-        }
-        size_t start = i;
-        char32_t c = unicode::decode_utf8(normalized_, i);
-        unicode::to_lowercase(c, buf);
-        if (buf[0] != c) {
-          tmp.clear();
-          unicode::append_utf8(tmp, buf[0]);
-          normalized_.replace(start, tmp.size(), tmp);
-        }
+      if (buf[0] != c) {
+        std::string enc = unicode::to_utf8(buf[0]);
+        std::copy(enc.begin(), enc.end(), p + start);
       }
-      return;
     }
+    if (in_place) return;
   }
   auto& changes = scratch_changes();
   changes.reserve(normalized_.size());
-  char32_t buf[3];
   size_t i = 0;
   while (i < normalized_.size()) {
     char32_t c = unicode::decode_utf8(normalized_, i);
@@ -383,7 +379,8 @@ void lrstrip(NormalizedString& ns, bool left, bool right) {
 
 }  // namespace
 
-void transform_like_reference(NormalizedString& s, std::span<const NormalizedString::Change> changes,
+void transform_like_reference(NormalizedString& s,
+                              std::span<const NormalizedString::Change> changes,
                               size_t initial_skip) {
   apply(s, whole_range(s), changes, initial_skip);
 }

@@ -19,6 +19,29 @@ bool is_char_boundary(std::string_view s, size_t i) {
   return (static_cast<unsigned char>(s[i]) & 0xC0) != 0x80;
 }
 
+size_t encode_utf8(char32_t c, char* out) {
+  if (c < 0x80) {
+    out[0] = static_cast<char>(c);
+    return 1;
+  }
+  if (c < 0x800) {
+    out[0] = static_cast<char>(0xC0 | (c >> 6));
+    out[1] = static_cast<char>(0x80 | (c & 0x3F));
+    return 2;
+  }
+  if (c < 0x10000) {
+    out[0] = static_cast<char>(0xE0 | (c >> 12));
+    out[1] = static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+    out[2] = static_cast<char>(0x80 | (c & 0x3F));
+    return 3;
+  }
+  out[0] = static_cast<char>(0xF0 | (c >> 18));
+  out[1] = static_cast<char>(0x80 | ((c >> 12) & 0x3F));
+  out[2] = static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+  out[3] = static_cast<char>(0x80 | (c & 0x3F));
+  return 4;
+}
+
 }  // namespace
 
 std::optional<SplitBehavior> split_behavior_from_string(std::string_view s) {
@@ -54,7 +77,8 @@ std::vector<std::tuple<size_t, size_t, bool>> CharPredicatePattern::find_matches
   return out;
 }
 
-std::vector<std::tuple<size_t, size_t, bool>> RegexPattern::find_matches(std::string_view text) const {
+std::vector<std::tuple<size_t, size_t, bool>> RegexPattern::find_matches(
+    std::string_view text) const {
   std::vector<std::tuple<size_t, size_t, bool>> out;
   if (text.empty()) {
     out.emplace_back(0, 0, false);
@@ -70,7 +94,8 @@ std::vector<std::tuple<size_t, size_t, bool>> RegexPattern::find_matches(std::st
   return out;
 }
 
-std::vector<std::tuple<size_t, size_t, bool>> InvertedPattern::find_matches(std::string_view text) const {
+std::vector<std::tuple<size_t, size_t, bool>> InvertedPattern::find_matches(
+    std::string_view text) const {
   auto out = inner_.find_matches(text);
   for (auto& m : out) std::get<2>(m) = !std::get<2>(m);
   return out;
@@ -140,10 +165,11 @@ void NormalizedString::transform_range(size_t start, size_t end, std::span<const
     return unicode::utf8_seq_len(static_cast<unsigned char>(normalized_[p]));
   };
 
-  std::string out;
-  out.reserve(end - start + changes.size());
-  std::vector<Alignment> out_align;
-  out_align.reserve(end - start + changes.size());
+  size_t out_len = 0;
+  for (const Change& ch : changes) out_len += unicode::utf8_len(ch.c);
+  std::string out(out_len, '\0');
+  std::vector<Alignment> out_align(out_len);
+  size_t o = 0;
   for (const Change& ch : changes) {
     Alignment a;
     if (ch.change > 0) {
@@ -151,15 +177,25 @@ void NormalizedString::transform_range(size_t start, size_t end, std::span<const
     } else {
       // The reference indexes the whole table here and panics past its end.
       if (p >= alignments_.size()) {
-        throw Error(StatusCode::kInternal, "NormalizedString::transform_range: change stream overruns");
+        throw Error(StatusCode::kInternal,
+                    "NormalizedString::transform_range: change stream overruns");
       }
       a = alignments_[p];
       p += next_char_len();
       for (int32_t k = 0; k < -ch.change; ++k) p += next_char_len();
     }
-    size_t before = out.size();
-    unicode::append_utf8(out, ch.c);
-    out_align.insert(out_align.end(), out.size() - before, a);
+    char32_t c = ch.c;
+    if (c < 0x80) {
+      out[o] = static_cast<char>(c);
+      out_align[o++] = a;
+    } else {
+      char enc[4];
+      size_t n = encode_utf8(c, enc);
+      for (size_t k = 0; k < n; ++k) {
+        out[o] = enc[k];
+        out_align[o++] = a;
+      }
+    }
   }
 
   if (start == 0 && end == normalized_.size()) {

@@ -99,7 +99,8 @@ Encoding PreTokenizedString::into_encoding(std::optional<uint32_t> word_index, u
 std::vector<std::pair<std::string, Offsets>> PreTokenizedString::get_splits() const {
   std::vector<std::pair<std::string, Offsets>> out;
   out.reserve(splits_.size());
-  for (const Split& s : splits_) out.emplace_back(s.normalized.get(), s.normalized.offsets_original());
+  for (const Split& s : splits_)
+    out.emplace_back(s.normalized.get(), s.normalized.offsets_original());
   return out;
 }
 

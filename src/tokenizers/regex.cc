@@ -53,8 +53,8 @@ Regex::Regex(std::string_view pattern) : pattern_(pattern) {
   auto impl = std::make_unique<Impl>();
   const auto* begin = reinterpret_cast<const OnigUChar*>(pattern_.data());
   OnigErrorInfo info{};
-  int r = onig_new(&impl->onig, begin, begin + pattern_.size(), ONIG_OPTION_NONE, ONIG_ENCODING_UTF8,
-                   ONIG_SYNTAX_ONIGURUMA, &info);
+  int r = onig_new(&impl->onig, begin, begin + pattern_.size(), ONIG_OPTION_NONE,
+                   ONIG_ENCODING_UTF8, ONIG_SYNTAX_ONIGURUMA, &info);
   if (r != ONIG_NORMAL) {
     throw Error(StatusCode::kInvalidArgument,
                 "invalid regex /" + pattern_ + "/: " + onig_message(r, &info));
@@ -135,16 +135,9 @@ std::string regex_escape(std::string_view s) {
   // Oniguruma reads each escaped punctuation char as itself.
   std::string out;
   out.reserve(s.size());
+  constexpr std::string_view kMeta = R"(\.+*?()|[]{}^$#&-~)";
   for (char c : s) {
-    switch (c) {
-      case '\\': case '.': case '+': case '*': case '?': case '(': case ')': case '|':
-      case '[': case ']': case '{': case '}': case '^': case '$': case '#': case '&':
-      case '-': case '~':
-        out.push_back('\\');
-        break;
-      default:
-        break;
-    }
+    if (kMeta.find(c) != std::string_view::npos) out.push_back('\\');
     out.push_back(c);
   }
   return out;

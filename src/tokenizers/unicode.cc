@@ -59,8 +59,10 @@ void append_utf8(std::string& out, char32_t c) {
                    static_cast<char>(0x80 | (c & 0x3F))};
     out.append(buf, 3);
   } else {
-    char buf[4] = {static_cast<char>(0xF0 | (c >> 18)), static_cast<char>(0x80 | ((c >> 12) & 0x3F)),
-                   static_cast<char>(0x80 | ((c >> 6) & 0x3F)), static_cast<char>(0x80 | (c & 0x3F))};
+    char buf[4] = {static_cast<char>(0xF0 | (c >> 18)),
+                   static_cast<char>(0x80 | ((c >> 12) & 0x3F)),
+                   static_cast<char>(0x80 | ((c >> 6) & 0x3F)),
+                   static_cast<char>(0x80 | (c & 0x3F))};
     out.append(buf, 4);
   }
 }
@@ -176,9 +178,11 @@ int to_lowercase(char32_t c, char32_t out[3]) {
     return 1;
   }
   out[0] = static_cast<char32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(c)));
-  if (out[0] == c) {
+  if (out[0] == c && c >= kLowercaseAfter15[0].first) {
     for (const LowercaseDelta& d : kLowercaseAfter15) {
-      if (c >= d.first && c <= d.last) out[0] = static_cast<char32_t>(static_cast<int32_t>(c) + d.delta);
+      if (c >= d.first && c <= d.last) {
+        out[0] = static_cast<char32_t>(static_cast<int32_t>(c) + d.delta);
+      }
     }
   }
   return 1;
@@ -206,7 +210,14 @@ void decompose(char32_t c, bool compat, std::u32string& out) {
     if (s % kTCount != 0) out.push_back(kTBase + s % kTCount);
     return;
   }
-  if (c > 0x10FFFF || !assigned_u9(c)) {
+  if (c > 0x10FFFF) {
+    out.push_back(c);
+    return;
+  }
+  const utf8proc_property_t* prop = utf8proc_get_property(static_cast<utf8proc_int32_t>(c));
+  // No mapping at all, or only a compatibility one when canonical is asked for.
+  if (prop->decomp_seqindex == UINT16_MAX || (!compat && prop->decomp_type != 0) ||
+      !assigned_u9(c)) {
     out.push_back(c);
     return;
   }
@@ -232,6 +243,8 @@ std::optional<char32_t> compose(char32_t a, char32_t b) {
       b < kTBase + kTCount) {
     return a + (b - kTBase);
   }
+  // Every second element of a canonical pair is U+0300 or above (Hangul is handled above).
+  if (b < 0x300) return std::nullopt;
   const uint64_t key = (static_cast<uint64_t>(a) << 32) | b;
   auto it = std::lower_bound(std::begin(kCompositions), std::end(kCompositions), key,
                              [](const CompositionPair& p, uint64_t k) {

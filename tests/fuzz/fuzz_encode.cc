@@ -135,8 +135,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (truncating && max_length >= added) {
     MLHUB_FUZZ_CHECK(n <= (padding ? round_up(max_length, multiple) : max_length));
   }
-  if (padding && (flags & kPadFixed)) MLHUB_FUZZ_CHECK(n >= max_length);
-  if (padding && multiple) MLHUB_FUZZ_CHECK(n % multiple == 0);
+  // Fixed padding pads up to max_length rounded to the multiple and never shortens; padding to
+  // the longest pads to a multiple (both as in the reference).
+  if (padding && (flags & kPadFixed)) MLHUB_FUZZ_CHECK(n >= round_up(max_length, multiple));
+  if (padding && !(flags & kPadFixed) && multiple) MLHUB_FUZZ_CHECK(n % multiple == 0);
 
   auto decoded = tok.decode(enc->ids, /*skip_special_tokens=*/false);
   MLHUB_FUZZ_CHECK(decoded.ok());

@@ -1,51 +1,69 @@
 // libFuzzer target: arbitrary bytes as a SentencePiece `.model` file. parse_sentencepiece_model
 // must either throw mlhub::Error or return a model whose pieces are valid UTF-8; a parsed model
-// then goes through the Llama / T5 / Gemma converters, and a converted document must load as a
-// tokenizer (or fail with a Status) and encode without crashing.
+// is then loaded the way a user would load it, Tokenizer::from_pretrained on a folder holding it
+// with a tokenizer_config.json naming LlamaTokenizer / T5Tokenizer / GemmaTokenizer, and a
+// tokenizer that loads must encode and decode without crashing.
 // Seeds: corpus/fuzz_sentencepiece_model (small models written with the sentencepiece trainer).
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
+#include <iterator>
 #include <string>
 #include <string_view>
 
 #include "fuzz_util.h"
 #include "mlhub/core.h"
 #include "mlhub/tokenizers.h"
-#include "tokenizers/json.h"
-#include "tokenizers/legacy/converters.h"
 #include "tokenizers/legacy/sentencepiece_model.h"
 
 namespace {
 
 namespace legacy = mlhub::tok::legacy;
 
-// The converters read a path, so a parsed input is written to a per-process file first.
-const std::string& model_path() {
-  static const std::string path =
-      (std::getenv("TMPDIR") ? std::string(std::getenv("TMPDIR")) : std::string("/tmp")) +
-      "/mlhub_fuzz_spm_" + std::to_string(getpid()) + ".model";
-  return path;
+struct Folder {
+  const char* tokenizer_class;
+  const char* model_file;
+};
+constexpr Folder kFolders[] = {{"LlamaTokenizer", "tokenizer.model"},
+                               {"T5Tokenizer", "spiece.model"},
+                               {"GemmaTokenizer", "tokenizer.model"}};
+
+bool write_file(const std::string& path, std::string_view bytes) {
+  FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f) return false;
+  const bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
+  return std::fclose(f) == 0 && ok;
 }
 
-void convert_and_encode(std::string_view bytes) {
-  FILE* f = std::fopen(model_path().c_str(), "wb");
-  if (!f) return;
-  std::fwrite(bytes.data(), 1, bytes.size(), f);
-  std::fclose(f);
-  for (const auto cls : {legacy::TokClass::kLlama, legacy::TokClass::kT5,
-                         legacy::TokClass::kGemma}) {
-    std::string json;
-    try {
-      json = legacy::convert_sentencepiece(cls, model_path(), mlhub::tok::Json::object()).dump();
-    } catch (const mlhub::Error&) {
-      continue;  // a model the converter refuses: an error, fine
+// One folder per tokenizer class under a per-process directory; returns its path.
+std::string folder(size_t i) {
+  static const std::string root = [] {
+    const char* tmp = std::getenv("TMPDIR");
+    std::string r = std::string(tmp ? tmp : "/tmp") + "/mlhub_fuzz_spm_" + std::to_string(getpid());
+    mkdir(r.c_str(), 0700);
+    for (const Folder& f : kFolders) {
+      const std::string dir = r + "/" + f.tokenizer_class;
+      mkdir(dir.c_str(), 0700);
+      write_file(dir + "/tokenizer_config.json",
+                 std::string("{\"tokenizer_class\": \"") + f.tokenizer_class + "\"}");
     }
-    auto tok = mlhub::tok::Tokenizer::from_json_string(json);
-    if (!tok.ok()) continue;
-    for (const std::string_view text : {"Hello world! héllo 123", " ▁a  b\t\n", "你好🤗", ""}) {
+    return r;
+  }();
+  return root + "/" + kFolders[i].tokenizer_class;
+}
+
+void load_and_encode(std::string_view bytes) {
+  for (size_t i = 0; i < std::size(kFolders); ++i) {
+    const std::string dir = folder(i);
+    if (!write_file(dir + "/" + kFolders[i].model_file, bytes)) continue;
+    auto tok = mlhub::tok::Tokenizer::from_pretrained(dir);
+    if (!tok.ok()) continue;  // a model the converter refuses: an error, fine
+    for (const std::string_view text : {"Hello world! héllo 123", " ▁a  b\t\n",
+                                        "你好🤗", ""}) {
       auto enc = tok->encode(text);
       if (!enc.ok()) continue;
       mlhub::fuzz::check_encoding(*enc, mlhub::fuzz::char_count(text));
@@ -69,6 +87,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const auto type = static_cast<int>(piece.type);
     MLHUB_FUZZ_CHECK(type >= 1 && type <= 6);
   }
-  convert_and_encode(bytes);
+  load_and_encode(bytes);
   return 0;
 }

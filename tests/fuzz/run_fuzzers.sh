@@ -26,6 +26,7 @@ fi
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1:allocator_may_return_null=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:abort_on_error=1:print_stacktrace=1}
+export MLHUB_LOG=${MLHUB_LOG:-off}  # the loaders warn on every odd input
 export MLHUB_SHARED_DIR=${MLHUB_SHARED_DIR:-$(cd "$HERE/../../../shared" 2>/dev/null && pwd)}
 
 declare -A MAX_LEN=([fuzz_tokenizer_json]=16384 [fuzz_encode]=4096 [fuzz_sentencepiece_model]=16384)

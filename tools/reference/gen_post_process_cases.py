@@ -41,7 +41,8 @@ def tokens(*pairs):
 BERT_TEMPLATE = {
     "type": "TemplateProcessing",
     "single": [special("[CLS]", 0), seq("A", 0), special("[SEP]", 0)],
-    "pair": [special("[CLS]", 0), seq("A", 0), special("[SEP]", 0), seq("B", 1), special("[SEP]", 1)],
+    "pair": [special("[CLS]", 0), seq("A", 0), special("[SEP]", 0), seq("B", 1),
+             special("[SEP]", 1)],
     "special_tokens": tokens(("[CLS]", [1], ["[CLS]"]), ("[SEP]", [2], ["[SEP]"])),
 }
 PROCESSORS = {
@@ -81,7 +82,8 @@ def cases_for(proc):
     return [
         ("single", proc, "a b c d e f g", None, True, None, None),
         ("pair_longest_right", proc, "a b c d e f", "g h i j", True, T(9, 1), None),
-        ("pair_longest_left", proc, "a b c d e f", "g h i j", True, T(9, 1, direction="Left"), None),
+        ("pair_longest_left", proc, "a b c d e f", "g h i j", True, T(9, 1, direction="Left"),
+         None),
         ("pair_no_special", proc, "a b c d e f", "g h i j", False, T(6, 1), None),
         ("single_stride_pad", proc, "a b c d e f g h", None, True, T(6, 2), P(8)),
         ("pair_only_second_pad_left", proc, "a b", "c d e f g h i j", True,
@@ -99,7 +101,8 @@ CASES += [
     ("spec23_pair", "none", "my name is john", "pair", True, T(2), None),
     ("spec23_single_left", "none", "my name is john", None, True, T(2, direction="Left"), None),
     ("spec23_pair_left", "none", "my name is john", "pair", True, T(2, direction="Left"), None),
-    ("only_second_without_pair", "bert_template", "a b c d", None, True, T(4, 0, "OnlySecond"), None),
+    ("only_second_without_pair", "bert_template", "a b c d", None, True, T(4, 0, "OnlySecond"),
+     None),
     ("only_first_too_short", "bert_template", "a", "b c d e", True, T(5, 0, "OnlyFirst"), None),
     ("max_length_zero_pair", "none", "a b c", "d e", True, T(0), P(4)),
     ("max_length_zero_after_specials", "bert_template", "a b c", "d e", True, T(3), None),
@@ -146,8 +149,8 @@ def run(proc, first, second, add_special, trunc, pad):
 
 SHARED = os.environ.get("MLHUB_SHARED", os.path.join(os.path.dirname(__file__), "..", "..", "..",
                                                      "shared"))
-TEXTS = ["Hello world", "Hello there       dear", "  leading and trailing   ", "I saw a <mask> 😺",
-         "<s>Hello", " <mask> test<mask>", "tab\there\n newline ", "é ü 野口", ""]
+TEXTS = ["Hello world", "Hello there       dear", "  leading and trailing   ",
+         "I saw a <mask> 😺", "<s>Hello", " <mask> test<mask>", "tab\there\n newline ", "é ü 野口", ""]
 # (name, file, processor replacing the file's one or None to keep it, add_prefix_space of the
 # ByteLevel pre-tokenizer or None to keep it)
 REAL = [
@@ -156,9 +159,11 @@ REAL = [
      {"type": "RobertaProcessing", "sep": ["</s>", 2], "cls": ["<s>", 0], "trim_offsets": True,
       "add_prefix_space": True}, True),
     ("gpt2_bytelevel_trim", "gpt2",
-     {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True}, True),
+     {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True},
+     True),
     ("gpt2_bytelevel_trim_noprefix", "gpt2",
-     {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True}, None),
+     {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True},
+     None),
     ("bert_uncased", "bert-base-uncased", None, None),
     ("whisper", "whisper-tiny", None, None),
 ]

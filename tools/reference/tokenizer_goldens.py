@@ -28,7 +28,6 @@ import json
 import os
 import random
 import sys
-import zlib
 
 os.environ.setdefault("RUST_BACKTRACE", "0")
 os.environ["RUST_BACKTRACE"] = "0"  # reference panics are expected in some truncation cases
@@ -120,11 +119,15 @@ class Runner:
             return {"error": True, "error_stage": "encode", "error_message": str(ex)}
 
 
-def encode_case(runner, kind, inputs, add_special, config, trunc=None, pad=None, note=None):
+def encode_case(runner, kind, inputs, add_special, config, trunc=None, pad=None, note=None,
+                line=None):
     if config == "file":
         trunc, pad = runner.file_trunc, runner.file_pad
-    case = {"kind": kind, "add_special_tokens": add_special, "config": config,
-            "truncation": trunc, "padding": pad}
+    case = {"kind": kind}
+    if line is not None:
+        case["line"] = line
+    case.update({"add_special_tokens": add_special, "config": config, "truncation": trunc,
+                 "padding": pad})
     if kind == "batch":
         case["inputs"] = inputs
         items = [tuple(x) if isinstance(x, list) else x for x in inputs]
@@ -289,15 +292,11 @@ def build_cases(runner, corpus, max_lines):
     singles = []
     n = min(len(corpus), max_lines)
     for i in range(n):
-        c = encode_case(runner, "single", corpus[i], True, "file")
-        c["line"] = i
-        singles.append(c)
+        singles.append(encode_case(runner, "single", corpus[i], True, "file", line=i))
     cases += singles
     for i in range(n):
         if i % 4 == 1 and len(corpus[i]) <= 500:
-            c = encode_case(runner, "single", corpus[i], False, "file")
-            c["line"] = i
-            cases.append(c)
+            cases.append(encode_case(runner, "single", corpus[i], False, "file", line=i))
     # Pairs: consecutive lines, (s, s), and a few with empty sides.
     small = [i for i in range(n - 1) if len(corpus[i]) <= 1000 and len(corpus[i + 1]) <= 1000]
     for k in range(250):

@@ -25,7 +25,9 @@ size_t json_usize(const JsonRef& j) {
 }
 
 std::unique_ptr<Decoder> decoder_from_json(const JsonRef& j) {
-  if (!j.is_object()) j.fail("expected a decoder object, got " + std::string(json_type_name(j.raw())));
+  if (!j.is_object()) {
+    j.fail("expected a decoder object, got " + std::string(json_type_name(j.raw())));
+  }
   using Builder = std::unique_ptr<Decoder> (*)(const JsonRef&);
   struct Variant {
     std::string_view type;

@@ -49,7 +49,9 @@ std::unique_ptr<Decoder> replace_decoder_from_json(const JsonRef& j) {
     pattern.fail("expected {\"String\": ...} or {\"Regex\": ...}");
   }
   const bool literal = pattern.has("String");
-  if (!literal && !pattern.has("Regex")) pattern.fail("expected {\"String\": ...} or {\"Regex\": ...}");
+  if (!literal && !pattern.has("Regex")) {
+    pattern.fail("expected {\"String\": ...} or {\"Regex\": ...}");
+  }
   const JsonRef source = pattern.at(literal ? "String" : "Regex");
   const std::string_view text = source.str_view();
   std::unique_ptr<Regex> regex;

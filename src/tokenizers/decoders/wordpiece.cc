@@ -12,7 +12,8 @@ namespace {
 
 class WordPieceDecoder final : public Decoder {
  public:
-  WordPieceDecoder(std::string prefix, bool cleanup) : prefix_(std::move(prefix)), cleanup_(cleanup) {}
+  WordPieceDecoder(std::string prefix, bool cleanup)
+      : prefix_(std::move(prefix)), cleanup_(cleanup) {}
 
   std::vector<std::string> decode_chain(std::vector<std::string> tokens) const override {
     for (size_t i = 0; i < tokens.size(); ++i) {

@@ -159,6 +159,19 @@ Json template_processing(const std::string& single, const std::string& pair,
 // An empty tokenizer.json document (version, null components, empty added_tokens).
 Json empty_document();
 
+// ---- decode-time behaviour of transformers classes ------------------------------------------
+
+// Decoders appended (in a Sequence after the class's ByteLevel decoder, whose output is one
+// string) to reproduce what the transformers class does to decoded text:
+//   CLIPTokenizerFast wraps the backend decode: text.replace(end_of_word_suffix, " ").strip()
+//     (Python str.strip(): every str.isspace() char at both ends);
+//   WhisperTokenizerFast.decode removes timestamp tokens: re.sub(r"<\|(\d+\.\d+)\|>", "", text).
+//     transformers does this after clean_up_tokenization_spaces, the decoder before it: they
+//     differ only when removing a timestamp leaves a " ." (" ?", " 's", ...) that clean-up would
+//     have collapsed, e.g. "a <|1.00|>." gives "a ." in transformers and "a." here.
+std::vector<Json> clip_decode_hooks(const std::string& end_of_word_suffix);
+std::vector<Json> whisper_decode_hooks();
+
 // ---- files --------------------------------------------------------------------------------
 
 // The bytes of a file; kNotFound when missing, kIoError when unreadable.

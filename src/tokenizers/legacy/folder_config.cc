@@ -3,6 +3,8 @@
 // tokenizer after loading or converting it. See converters.h for the overall flow.
 #include <filesystem>
 #include <map>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "tokenizers/legacy/converters.h"
 
@@ -37,39 +39,53 @@ std::vector<PyAddedToken> tokens_to_add(const Json& doc, const Json& kwargs) {
       backend[e["id"].get<uint32_t>()] = t;
     }
   }
+  std::unordered_map<std::string, const PyAddedToken*> held;  // content -> backend token
+  std::unordered_set<std::string> encoder;                    // added_tokens_encoder keys
+  for (const auto& [id, t] : backend) {
+    held[t.content] = &t;
+    encoder.insert(t.content);
+  }
+  auto backend_holds = [&](const PyAddedToken& t) {
+    auto it = held.find(t.content);
+    return it != held.end() && it->second->same_as(t);
+  };
+
   std::vector<PyAddedToken> out;
-  std::vector<std::string> encoder;
-  for (const auto& [id, t] : backend) encoder.push_back(t.content);
+  std::unordered_map<std::string, std::vector<size_t>> queued;  // content -> indices in out
+  auto queue = [&](const PyAddedToken& t) {
+    queued[t.content].push_back(out.size());
+    out.push_back(t);
+  };
   for (const Json& e : kwargs["added_tokens_decoder"]) {
     PyAddedToken t = py_added_token_from_dict(e, "added_tokens_decoder");
-    bool held = false;
-    for (const auto& [id, b] : backend) held = held || b.same_as(t);
-    if (!held) {
-      out.push_back(t);
-      encoder.push_back(t.content);
+    if (!backend_holds(t)) {
+      queue(t);
+      encoder.insert(t.content);
     }
   }
   std::vector<SpecialValue> specials = all_special_tokens_extended(kwargs);
+  std::unordered_set<std::string> special_contents;
   for (const SpecialValue& v : specials) {
+    special_contents.insert(v.token.content);
     if (v.is_string) {
-      // `str in encoder`
-      if (std::find(encoder.begin(), encoder.end(), v.token.content) == encoder.end()) {
-        out.push_back(v.token);
-      }
-    } else {
-      // An AddedToken never equals a str, so only an equal AddedToken already queued stops it.
-      bool queued = false;
-      for (const auto& t : out) queued = queued || t.same_as(v.token);
-      if (!queued) out.push_back(v.token);
+      if (!encoder.count(v.token.content)) queue(v.token);  // `str in encoder`
+      continue;
     }
+    // An AddedToken never equals a str, so only an equal AddedToken already queued stops it.
+    bool seen = false;
+    if (auto it = queued.find(v.token.content); it != queued.end()) {
+      for (size_t i : it->second) seen = seen || out[i].same_as(v.token);
+    }
+    if (!seen) queue(v.token);
   }
   // Every special token is marked special; plain strings become AddedToken(t, special=...).
-  for (size_t i = 0; i < out.size(); ++i) {
-    bool is_special = out[i].special;
-    for (const auto& v : specials) is_special = is_special || v.token.content == out[i].content;
-    out[i].special = is_special;
+  // add_tokens then ignores a token equal to the one the backend holds: leave those out.
+  std::vector<PyAddedToken> kept;
+  for (PyAddedToken& t : out) {
+    t.special = t.special || special_contents.count(t.content);
+    if (!backend_holds(t)) kept.push_back(std::move(t));
   }
-  return out;
+  return kept;
 }
 
 // PreTrainedTokenizerFast.__init__: a pre-tokenizer whose state has "add_prefix_space"
@@ -147,7 +163,33 @@ void apply_bos_eos_template(Json& doc, const Json& fast_kw, const Json& special_
   doc["post_processor"] = template_processing(single, pair, specials);
 }
 
+// Appends `hooks` after a ByteLevel decoder (the only decoder they are exact after: it returns
+// the whole text as one string).
+void append_decode_hooks(Json& doc, const std::vector<Json>& hooks) {
+  if (!doc.contains("decoder") || !doc["decoder"].is_object()) return;
+  Json& dec = doc["decoder"];
+  if (!dec.contains("type") || dec["type"] != "ByteLevel") return;
+  Json seq = Json::array({dec});
+  for (const Json& h : hooks) seq.push_back(h);
+  dec = Json{{"type", "Sequence"}, {"decoders", std::move(seq)}};
+}
+
 }  // namespace
+
+std::vector<Json> clip_decode_hooks(const std::string& end_of_word_suffix) {
+  // The str.isspace() characters as a character class body.
+  static const std::string kPySpace =
+      "\\t\\n\\x0B\\x0C\\r\\x1C-\\x1F \\x{85}\\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}"
+      "\\x{202F}\\x{205F}\\x{3000}";
+  return {Json{{"type", "Replace"}, {"pattern", {{"String", end_of_word_suffix}}}, {"content", " "}},
+          Json{{"type", "Replace"},
+               {"pattern", {{"Regex", "\\A[" + kPySpace + "]+|[" + kPySpace + "]+\\z"}}},
+               {"content", ""}}};
+}
+
+std::vector<Json> whisper_decode_hooks() {
+  return {Json{{"type", "Replace"}, {"pattern", {{"Regex", "<\\|(\\d+\\.\\d+)\\|>"}}}, {"content", ""}}};
+}
 
 FolderConfig read_folder_config(const std::string& dir) {
   FolderConfig cfg;
@@ -196,6 +238,13 @@ void apply_tokenizer_config(Json& doc, const FolderConfig& cfg) {
     case TokClass::kRoberta: apply_roberta(doc, fast_kw); break;
     case TokClass::kLlama:
     case TokClass::kGemma: apply_bos_eos_template(doc, fast_kw, kw); break;
+    case TokClass::kClip:
+      if (doc.contains("model") && doc["model"].is_object() && doc["model"].contains("end_of_word_suffix") &&
+          doc["model"]["end_of_word_suffix"].is_string()) {
+        append_decode_hooks(doc, clip_decode_hooks(doc["model"]["end_of_word_suffix"].get<std::string>()));
+      }
+      break;
+    case TokClass::kWhisper: append_decode_hooks(doc, whisper_decode_hooks()); break;
     default: break;
   }
 }

@@ -3,6 +3,7 @@
 // SpecialTokensMixin, and each class's __init__ defaults). See converters.h.
 #include <map>
 #include <set>
+#include <unordered_map>
 
 #include "tokenizers/legacy/converters.h"
 
@@ -289,6 +290,8 @@ Json init_kwargs(TokClass cls, Side side, const FolderConfig& cfg, const Json* t
             merged = special_list(kw["additional_special_tokens"],
                                   "tokenizer_config.json: $.additional_special_tokens");
           }
+          std::unordered_map<std::string, std::vector<size_t>> by_content;
+          for (size_t k = 0; k < merged.size(); ++k) by_content[merged[k].token.content].push_back(k);
           for (size_t i = 0; i < value.size(); ++i) {
             SpecialValue v;
             if (value[i].is_object()) {
@@ -301,8 +304,13 @@ Json init_kwargs(TokClass cls, Side side, const FolderConfig& cfg, const Json* t
               throw Error(StatusCode::kInvalidArgument, path + ": expected strings or objects");
             }
             bool present = false;
-            for (const auto& m : merged) present = present || py_equal(m, v);
-            if (!present) merged.push_back(v);
+            if (auto at = by_content.find(v.token.content); at != by_content.end()) {
+              for (size_t k : at->second) present = present || py_equal(merged[k], v);
+            }
+            if (!present) {
+              by_content[v.token.content].push_back(merged.size());
+              merged.push_back(v);
+            }
           }
           value = special_list_to_json(merged);
         }

@@ -2,8 +2,10 @@
 // of huggingface/tokenizers 0.22.2: merges in both JSON forms, continuing_subword_prefix,
 // end_of_word_suffix, unk fusing, byte fallback, ignore_merges and dropout.
 //
-// Speed: the vocabulary and the merge table are flat open-addressing maps; merging works on a
-// per-thread scratch word and heap, so tokenizing a piece allocates only the returned tokens.
+// Speed: the vocabulary and the merge table are flat open-addressing maps (loading prefetches
+// ahead); short pieces are answered from a per-thread cache (piece_cache.h); short words merge
+// with a rank scan instead of the heap; merging works on per-thread scratch buffers, so
+// tokenizing a piece allocates only the returned tokens.
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -12,6 +14,7 @@
 #include <random>
 
 #include "tokenizers/models/models.h"
+#include "tokenizers/models/piece_cache.h"
 #include "tokenizers/models/vocab.h"
 #include "tokenizers/unicode.h"
 
@@ -32,6 +35,7 @@ struct Symbol {
 struct QueuedMerge {
   uint64_t key;  // rank << 32 | pos
   uint32_t new_id;
+  uint32_t left, right;  // the pair's ids when queued
 };
 
 struct MergeAfter {
@@ -42,37 +46,18 @@ struct MergeAfter {
 struct Scratch {
   std::vector<Symbol> word;
   std::vector<QueuedMerge> heap;
+  std::vector<uint64_t> pair_keys;  // merge_short: rank << 32 | pos per pair, or UINT64_MAX
+  std::vector<uint32_t> pair_ids;   // merge_short: the merged id of each pair
   std::vector<QueuedMerge> skipped;
   std::string text;
+  // True when every symbol is plain text of the piece (no unk, no byte tokens).
+  bool plain = true;
 };
 
 constexpr size_t kMaxPieceBytes = size_t{1} << 30;
-
-// Per-thread cache of merged short pieces (Rust keeps a shared cache of 10 000 words; a
-// per-thread direct-mapped one needs no locking). Entries are tagged with the serial number
-// of the model that wrote them, so models never see each other's entries, even after one is
-// destroyed and another allocated at the same address.
-constexpr size_t kCachedPieceBytes = 26;
-constexpr size_t kCachedSymbols = 4;
-constexpr size_t kCacheSlots = 4096;
-
-struct alignas(64) CacheSlot {
-  uint64_t owner = 0;  // model serial; 0 = empty
-  uint32_t hash = 0;
-  uint8_t piece_len = 0;
-  uint8_t num_symbols = 0;
-  char piece[kCachedPieceBytes];
-  uint32_t ids[kCachedSymbols];
-  uint8_t lens[kCachedSymbols];
-};
-static_assert(sizeof(CacheSlot) == 64);
-
-CacheSlot* thread_cache() {
-  thread_local std::unique_ptr<CacheSlot[]> slots(new CacheSlot[kCacheSlots]);
-  return slots.get();
-}
-
-std::atomic<uint64_t> g_next_serial{1};
+// Words of at most this many symbols use merge_short (a linear scan per merge) instead of the
+// heap.
+constexpr size_t kShortWord = 48;
 constexpr size_t kSmallChars = 0x800;  // code points with a direct id table (1-2 byte UTF-8)
 
 struct BpeOptions {
@@ -109,7 +94,12 @@ class Bpe final : public Model {
       if (vocab_.find(s, &id)) small_char_ids_[c] = id;
     }
     dropout_on_ = opt_.dropout && *opt_.dropout > 0.0f;
-    serial_ = g_next_serial.fetch_add(1);
+    // Without prefix/suffix a merged symbol's token is the concatenation of its chars' text,
+    // i.e. the slice of the piece it covers (when ids are unique, vocab_r[id] is that token).
+    slices_are_tokens_ = vocab_.ids_unique() && opt_.prefix.empty() && opt_.suffix.empty();
+    // merge_short equals merge_all when token strings identify ids and grow with every merge:
+    // unique ids, no prefix stripping, no empty token.
+    short_merge_ok_ = vocab_.ids_unique() && opt_.prefix.empty() && !vocab_.get("").has_value();
     rng_.store(std::random_device{}() ^ (uint64_t{std::random_device{}()} << 32));
   }
 
@@ -132,11 +122,19 @@ class Bpe final : public Model {
     return true;
   }
   void build_word(std::string_view piece, Scratch& s) const;
-  void emit(uint32_t id, size_t begin, size_t end, std::vector<Token>& out) const {
+  // Appends the token of symbol `id` covering piece[begin, end); `plain` says the token string
+  // is that slice (saves a lookup in the id -> token table).
+  void emit(uint32_t id, std::string_view piece, size_t begin, size_t end, bool plain,
+            std::vector<Token>& out) const {
+    if (plain) {
+      out.push_back(Token{id, std::string(piece.substr(begin, end - begin)), {begin, end}});
+      return;
+    }
     std::optional<std::string_view> value = vocab_.token(id);
     out.push_back(Token{id, value ? std::string(*value) : std::string(), {begin, end}});
   }
   void merge_all(Scratch& s) const;
+  void merge_short(Scratch& s) const;
   float next_random() const;
 
   Vocab vocab_;
@@ -149,7 +147,9 @@ class Bpe final : public Model {
   // Id of the 1-char token of each code point < 0x800, or kNoId; empty when unusable.
   std::vector<uint32_t> small_char_ids_;
   mutable std::atomic<uint64_t> rng_{0};
-  uint64_t serial_ = 0;
+  PieceCache cache_;
+  bool slices_are_tokens_ = false;
+  bool short_merge_ok_ = false;
 };
 
 float Bpe::next_random() const {
@@ -167,6 +167,7 @@ float Bpe::next_random() const {
 void Bpe::build_word(std::string_view piece, Scratch& s) const {
   std::vector<Symbol>& word = s.word;
   word.clear();
+  s.plain = true;
   auto add = [&word](uint32_t id, uint32_t len) {
     if (word.size() >= static_cast<size_t>(INT32_MAX)) {
       throw Error(StatusCode::kInvalidArgument, "BPE: piece too long");
@@ -221,9 +222,11 @@ void Bpe::build_word(std::string_view piece, Scratch& s) const {
         // Quirk kept from Rust: a pending unk is not flushed first, and each byte token counts
         // one byte even when the symbol text carries a prefix or suffix.
         for (char b : sym) add(static_cast<uint32_t>(byte_ids_[static_cast<unsigned char>(b)]), 1);
+        s.plain = false;
         continue;
       }
     }
+    s.plain = false;  // an unk, or a dropped char shifting the offsets
     if (!opt_.unk_token) continue;  // no unk token: the char is dropped
     if (!has_unk_id_) {
       throw Error(StatusCode::kInvalidArgument,
@@ -243,15 +246,23 @@ void Bpe::build_word(std::string_view piece, Scratch& s) const {
 // Rust Word::merge_all: a min-heap of (rank, position) merges; stale entries are detected by
 // re-checking that the pair at the position still produces the queued merged id.
 void Bpe::merge_all(Scratch& s) const {
+  if (!dropout_on_ && short_merge_ok_ && s.word.size() <= kShortWord) {
+    merge_short(s);
+    return;
+  }
   std::vector<Symbol>& w = s.word;
   std::vector<QueuedMerge>& heap = s.heap;
   heap.clear();
   s.skipped.clear();
+  auto push = [&heap](uint64_t rank_and_id, size_t pos, uint32_t left, uint32_t right) {
+    heap.push_back({(rank_and_id & 0xFFFFFFFF00000000ull) | pos,
+                    static_cast<uint32_t>(rank_and_id), left, right});
+  };
   uint64_t m;
+  // The merge table is larger than the caches: start loading every initial pair's slot first.
+  for (size_t i = 0; i + 1 < w.size(); ++i) merges_.prefetch(uint64_t{w[i].id} << 32 | w[i + 1].id);
   for (size_t i = 0; i + 1 < w.size(); ++i) {
-    if (merge_of(w[i].id, w[i + 1].id, &m)) {
-      heap.push_back({(m & 0xFFFFFFFF00000000ull) | i, static_cast<uint32_t>(m)});
-    }
+    if (merge_of(w[i].id, w[i + 1].id, &m)) push(m, i, w[i].id, w[i + 1].id);
   }
   std::make_heap(heap.begin(), heap.end(), MergeAfter{});
   while (!heap.empty()) {
@@ -272,7 +283,11 @@ void Bpe::merge_all(Scratch& s) const {
     if (w[pos].len == 0 || w[pos].next == -1) continue;
     const size_t next_pos = static_cast<size_t>(w[pos].next);
     const Symbol right = w[next_pos];
-    if (!merge_of(w[pos].id, right.id, &m) || static_cast<uint32_t>(m) != top.new_id) continue;
+    // Rust re-looks the current pair up and merges when it yields the queued merged id. When
+    // the pair is still the queued one the answer is known; only changed pairs need the table.
+    if (w[pos].id != top.left || right.id != top.right) {
+      if (!merge_of(w[pos].id, right.id, &m) || static_cast<uint32_t>(m) != top.new_id) continue;
+    }
 
     w[pos].id = top.new_id;
     w[pos].len += right.len;
@@ -282,16 +297,62 @@ void Bpe::merge_all(Scratch& s) const {
       w[static_cast<size_t>(right.next)].prev = static_cast<int32_t>(pos);
     }
     const Symbol cur = w[pos];
-    if (cur.prev >= 0 && merge_of(w[static_cast<size_t>(cur.prev)].id, cur.id, &m)) {
-      heap.push_back({(m & 0xFFFFFFFF00000000ull) | static_cast<uint32_t>(cur.prev),
-                      static_cast<uint32_t>(m)});
+    const bool has_prev = cur.prev >= 0;
+    const bool has_next = cur.next >= 0 && static_cast<size_t>(cur.next) < w.size();
+    const uint32_t prev_id = has_prev ? w[static_cast<size_t>(cur.prev)].id : 0;
+    const uint32_t next_id = has_next ? w[static_cast<size_t>(cur.next)].id : 0;
+    if (has_prev) merges_.prefetch(uint64_t{prev_id} << 32 | cur.id);
+    if (has_next) merges_.prefetch(uint64_t{cur.id} << 32 | next_id);
+    if (has_prev && merge_of(prev_id, cur.id, &m)) {
+      push(m, static_cast<size_t>(cur.prev), prev_id, cur.id);
       std::push_heap(heap.begin(), heap.end(), MergeAfter{});
     }
-    if (cur.next >= 0 && static_cast<size_t>(cur.next) < w.size() &&
-        merge_of(cur.id, w[static_cast<size_t>(cur.next)].id, &m)) {
-      heap.push_back({(m & 0xFFFFFFFF00000000ull) | pos, static_cast<uint32_t>(m)});
+    if (has_next && merge_of(cur.id, next_id, &m)) {
+      push(m, pos, cur.id, next_id);
       std::push_heap(heap.begin(), heap.end(), MergeAfter{});
     }
+  }
+}
+
+// merge_all for short words of well-formed models: the rank of every adjacent pair is kept in
+// an array and each round merges the smallest (rank, position), found by a linear scan — the
+// classic "lowest rank, leftmost first" BPE. It performs the same merges as the heap: a queued
+// heap entry whose pair changed can only pass Rust's "same merged id" check when two different
+// token strings share an id or a prefix is stripped, which short_merge_ok_ excludes. Tests
+// compare both against a string-based reference.
+void Bpe::merge_short(Scratch& s) const {
+  std::vector<Symbol>& w = s.word;
+  const size_t n = w.size();
+  s.pair_keys.assign(n, UINT64_MAX);
+  s.pair_ids.resize(n);
+  uint64_t* keys = s.pair_keys.data();
+  uint32_t* ids = s.pair_ids.data();
+  auto set_pair = [&](size_t i) {
+    uint64_t m;
+    const int32_t next = w[i].next;
+    if (next >= 0 && merge_of(w[i].id, w[static_cast<size_t>(next)].id, &m)) {
+      keys[i] = (m & 0xFFFFFFFF00000000ull) | i;
+      ids[i] = static_cast<uint32_t>(m);
+    } else {
+      keys[i] = UINT64_MAX;
+    }
+  };
+  for (size_t i = 0; i + 1 < n; ++i) merges_.prefetch(uint64_t{w[i].id} << 32 | w[i + 1].id);
+  for (size_t i = 0; i + 1 < n; ++i) set_pair(i);
+  while (true) {
+    uint64_t best = UINT64_MAX;
+    for (size_t i = 0; i < n; ++i) best = std::min(best, keys[i]);
+    if (best == UINT64_MAX) break;
+    const size_t pos = static_cast<uint32_t>(best);
+    const size_t right = static_cast<size_t>(w[pos].next);
+    w[pos].id = ids[pos];
+    w[pos].len += w[right].len;
+    w[pos].next = w[right].next;
+    w[right].len = 0;
+    keys[right] = UINT64_MAX;
+    if (w[pos].next >= 0) w[static_cast<size_t>(w[pos].next)].prev = static_cast<int32_t>(pos);
+    set_pair(pos);
+    if (w[pos].prev >= 0) set_pair(static_cast<size_t>(w[pos].prev));
   }
 }
 
@@ -307,20 +368,16 @@ std::vector<Token> Bpe::tokenize(std::string_view piece) const {
     return out;
   }
   // Dropout makes results random: those pieces bypass the cache, as in Rust.
-  const bool cacheable = !dropout_on_ && piece.size() <= kCachedPieceBytes;
-  CacheSlot* slot = nullptr;
-  uint32_t hash = 0;
+  const bool cacheable = !dropout_on_ && piece.size() <= PieceCache::kMaxPieceBytes;
+  uint64_t hash = 0;
   if (cacheable) {
-    const uint64_t h = hash_bytes(piece);
-    hash = static_cast<uint32_t>(h);
-    slot = &thread_cache()[(h >> 32) & (kCacheSlots - 1)];
-    if (slot->owner == serial_ && slot->hash == hash && slot->piece_len == piece.size() &&
-        std::memcmp(slot->piece, piece.data(), piece.size()) == 0) {
-      out.reserve(slot->num_symbols);
+    hash = hash_bytes(piece);
+    if (const PieceCache::Entry* e = cache_.find(piece, hash)) {
+      out.reserve(e->num_tokens);
       size_t pos = 0;
-      for (size_t k = 0; k < slot->num_symbols; ++k) {
-        emit(slot->ids[k], pos, pos + slot->lens[k], out);
-        pos += slot->lens[k];
+      for (size_t k = 0; k < e->num_tokens; ++k) {
+        emit(e->ids[k], piece, pos, pos + e->lens[k], e->plain, out);
+        pos += e->lens[k];
       }
       return out;
     }
@@ -328,33 +385,26 @@ std::vector<Token> Bpe::tokenize(std::string_view piece) const {
   thread_local Scratch scratch;
   build_word(piece, scratch);
   merge_all(scratch);
-  size_t num_symbols = 0;
-  bool fits = true;
+  const bool plain = scratch.plain && slices_are_tokens_;
+  out.reserve(scratch.word.size());
+  PieceCache::Entry entry;
+  bool fits = cacheable;
   size_t pos = 0;
   for (const Symbol& sym : scratch.word) {
     if (sym.len == 0) continue;
-    ++num_symbols;
-    fits = fits && sym.len < 256;
-  }
-  out.reserve(num_symbols);
-  for (const Symbol& sym : scratch.word) {
-    if (sym.len == 0) continue;
-    emit(sym.id, pos, pos + sym.len, out);
+    if (fits && entry.num_tokens < PieceCache::kMaxTokens && sym.len < 256) {
+      entry.ids[entry.num_tokens] = sym.id;
+      entry.lens[entry.num_tokens] = static_cast<uint8_t>(sym.len);
+      ++entry.num_tokens;
+    } else {
+      fits = false;
+    }
+    emit(sym.id, piece, pos, pos + sym.len, plain, out);
     pos += sym.len;
   }
-  if (slot != nullptr && fits && num_symbols <= kCachedSymbols) {
-    slot->owner = serial_;
-    slot->hash = hash;
-    slot->piece_len = static_cast<uint8_t>(piece.size());
-    slot->num_symbols = static_cast<uint8_t>(num_symbols);
-    std::memcpy(slot->piece, piece.data(), piece.size());
-    size_t k = 0;
-    for (const Symbol& sym : scratch.word) {
-      if (sym.len == 0) continue;
-      slot->ids[k] = sym.id;
-      slot->lens[k] = static_cast<uint8_t>(sym.len);
-      ++k;
-    }
+  if (fits) {
+    entry.plain = plain;
+    cache_.store(piece, hash, entry);
   }
   return out;
 }
@@ -401,33 +451,68 @@ std::vector<MergeText> read_merges(const JsonRef& merges) {
   return out;
 }
 
-std::string quoted(std::string_view s) { return Json(std::string(s)).dump(); }
+std::string json_quoted(std::string_view s) { return Json(std::string(s)).dump(); }
 
 // Validates every merge against the vocabulary and builds (id_a, id_b) -> (rank, merged id).
+// The tables are larger than the CPU caches, so lookups are hashed and prefetched a few merges
+// ahead (this halves the load time of large vocabularies).
 U64Map build_merge_map(const JsonRef& j, const std::vector<MergeText>& merges, const Vocab& vocab,
                        size_t prefix_len) {
-  U64Map map;
-  map.reserve(merges.size());
-  std::string merged;
-  auto missing = [&](const MergeText& m, std::string_view tok) {
-    JsonRef(j.raw(), j.child_path(m.json_index)).fail("token " + quoted(tok) + " not in vocab");
+  auto fail = [&](const MergeText& m, const std::string& message) {
+    JsonRef(j.raw(), j.child_path(m.json_index)).fail(message);
   };
-  for (size_t rank = 0; rank < merges.size(); ++rank) {
-    const MergeText& m = merges[rank];
-    uint32_t a, b, id;
-    if (!vocab.find(m.a, &a)) missing(m, m.a);
-    if (!vocab.find(m.b, &b)) missing(m, m.b);
-    // Rust slices b[prefix_len..], which panics when b is shorter than the prefix or the cut
-    // is not a char boundary; both are load errors here.
-    if (prefix_len > m.b.size() ||
-        (prefix_len < m.b.size() && (static_cast<unsigned char>(m.b[prefix_len]) & 0xC0) == 0x80)) {
-      JsonRef(j.raw(), j.child_path(m.json_index))
-          .fail("token " + quoted(m.b) + " does not start with a whole continuing_subword_prefix");
+  // b[prefix_len..] as Rust slices it; nullopt where Rust would panic (b shorter than the
+  // prefix, or the cut inside a UTF-8 sequence).
+  auto b_rest = [prefix_len](std::string_view b) -> std::optional<std::string_view> {
+    if (prefix_len > b.size()) return std::nullopt;
+    if (prefix_len < b.size() && (static_cast<unsigned char>(b[prefix_len]) & 0xC0) == 0x80) {
+      return std::nullopt;
     }
-    merged.assign(m.a);
-    merged.append(m.b.substr(prefix_len));
-    if (!vocab.find(merged, &id)) missing(m, merged);
-    map.insert_or_assign(uint64_t{a} << 32 | b, uint64_t{rank} << 32 | id);  // later rank wins
+    return b.substr(prefix_len);
+  };
+  struct Ahead {
+    uint64_t ha, hb, hm;
+    std::string merged;
+  };
+  constexpr size_t kAhead = 8;
+  std::vector<Ahead> ring(kAhead);
+  std::vector<std::pair<uint64_t, uint64_t>> entries;
+  entries.reserve(merges.size());
+  for (size_t i = 0; i < merges.size() + kAhead; ++i) {
+    if (i >= kAhead) {
+      const size_t rank = i - kAhead;
+      const MergeText& m = merges[rank];
+      const Ahead& h = ring[rank % kAhead];
+      uint32_t a, b, id;
+      if (!vocab.find_hashed(m.a, h.ha, &a)) fail(m, "token " + json_quoted(m.a) + " not in vocab");
+      if (!vocab.find_hashed(m.b, h.hb, &b)) fail(m, "token " + json_quoted(m.b) + " not in vocab");
+      if (!b_rest(m.b)) {
+        fail(m, "token " + json_quoted(m.b) +
+                    " does not start with a whole continuing_subword_prefix");
+      }
+      if (!vocab.find_hashed(h.merged, h.hm, &id)) {
+        fail(m, "token " + json_quoted(h.merged) + " not in vocab");
+      }
+      entries.emplace_back(uint64_t{a} << 32 | b, uint64_t{rank} << 32 | id);
+    }
+    if (i < merges.size()) {
+      const MergeText& m = merges[i];
+      Ahead& h = ring[i % kAhead];
+      h.ha = hash_bytes(m.a);
+      h.hb = hash_bytes(m.b);
+      h.merged.assign(m.a);
+      if (auto rest = b_rest(m.b)) h.merged.append(*rest);
+      h.hm = hash_bytes(h.merged);
+      vocab.prefetch(h.ha);
+      vocab.prefetch(h.hb);
+      vocab.prefetch(h.hm);
+    }
+  }
+  U64Map map;
+  map.reserve(entries.size());
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (i + kAhead < entries.size()) map.prefetch(entries[i + kAhead].first);
+    map.insert_or_assign(entries[i].first, entries[i].second);  // a later rank wins
   }
   return map;
 }

@@ -10,7 +10,9 @@
 namespace mlhub::tok {
 
 std::unique_ptr<Model> model_from_json(const JsonRef& j) {
-  if (!j.is_object()) j.fail("expected a model object, got " + std::string(json_type_name(j.raw())));
+  if (!j.is_object()) {
+    j.fail("expected a model object, got " + std::string(json_type_name(j.raw())));
+  }
   if (j.raw().contains("type")) {
     const std::string type = j.type();
     if (type == "BPE") return bpe_from_json(j);

@@ -10,6 +10,7 @@
 #include <limits>
 
 #include "tokenizers/models/models.h"
+#include "tokenizers/models/piece_cache.h"
 #include "tokenizers/models/vocab.h"
 #include "tokenizers/unicode.h"
 
@@ -174,6 +175,7 @@ class Unigram final : public Model {
   bool byte_fallback_;
   double unk_score_ = 0.0;
   std::array<uint32_t, 256> byte_ids_{};
+  PieceCache cache_;
 };
 
 // best[e] = the best path ending at byte e: its score, where its last piece starts, and the
@@ -216,6 +218,22 @@ void Unigram::viterbi(std::string_view s, std::vector<BestNode>& best) const {
 std::vector<Token> Unigram::tokenize(std::string_view piece) const {
   std::vector<Token> out;
   if (piece.empty()) return out;
+  // Only results made of vocabulary pieces are cached (their strings are piece slices).
+  const bool cacheable = piece.size() <= PieceCache::kMaxPieceBytes;
+  uint64_t hash = 0;
+  if (cacheable) {
+    hash = hash_bytes(piece);
+    if (const PieceCache::Entry* e = cache_.find(piece, hash)) {
+      out.reserve(e->num_tokens);
+      size_t pos = 0;
+      for (size_t k = 0; k < e->num_tokens; ++k) {
+        out.push_back(Token{e->ids[k], std::string(piece.substr(pos, e->lens[k])),
+                            {pos, pos + e->lens[k]}});
+        pos += e->lens[k];
+      }
+      return out;
+    }
+  }
   thread_local std::vector<BestNode> best;
   thread_local std::vector<Range> ranges;
   viterbi(piece, best);
@@ -266,6 +284,17 @@ std::vector<Token> Unigram::tokenize(std::string_view piece) const {
     }
     out.push_back(Token{id, std::string(text), offsets});
   }
+  if (cacheable && ranges.size() <= PieceCache::kMaxTokens &&
+      std::none_of(ranges.begin(), ranges.end(), [](const Range& r) { return r.unk; })) {
+    PieceCache::Entry entry;
+    entry.plain = true;
+    for (const Token& t : out) {
+      entry.ids[entry.num_tokens] = t.id;
+      entry.lens[entry.num_tokens] = static_cast<uint8_t>(t.offsets.second - t.offsets.first);
+      ++entry.num_tokens;
+    }
+    cache_.store(piece, hash, entry);
+  }
   return out;
 }
 
@@ -275,7 +304,8 @@ std::unique_ptr<Model> unigram_from_json(const JsonRef& j) {
   if (auto t = j.get("type"); t && t->str_view() != "Unigram") t->fail("expected \"Unigram\"");
   JsonRef vocab = j.at("vocab");
   if (!vocab.is_array()) {
-    vocab.fail("expected an array of [piece, score], got " + std::string(json_type_name(vocab.raw())));
+    vocab.fail("expected an array of [piece, score], got " +
+               std::string(json_type_name(vocab.raw())));
   }
   const Json& arr = vocab.raw();
   if (arr.size() >= kNoId) vocab.fail("too many pieces");

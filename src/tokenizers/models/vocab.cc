@@ -22,8 +22,8 @@ Vocab Vocab::from_json_object(const JsonRef& j) {
   if (!j.is_object()) {
     j.fail("expected an object {token: id}, got " + std::string(json_type_name(j.raw())));
   }
-  Vocab v;
-  v.reserve(j.raw().size());
+  std::vector<std::pair<std::string_view, uint32_t>> items;
+  items.reserve(j.raw().size());
   for (const auto& [token, value] : j.raw().items()) {
     uint64_t id = 0;
     if (value.is_number_unsigned()) {
@@ -34,8 +34,10 @@ Vocab Vocab::from_json_object(const JsonRef& j) {
       JsonRef(value, j.child_path(token)).u32();  // throws with the path and the reason
     }
     if (id > std::numeric_limits<uint32_t>::max()) JsonRef(value, j.child_path(token)).u32();
-    v.insert(token, static_cast<uint32_t>(id));
+    items.emplace_back(token, static_cast<uint32_t>(id));
   }
+  Vocab v;
+  v.insert_all(items);
   v.finalize();
   return v;
 }
@@ -56,9 +58,28 @@ void Vocab::rehash(size_t capacity) {
   }
 }
 
-void Vocab::insert(std::string_view token, uint32_t id) {
+void Vocab::insert_all(const std::vector<std::pair<std::string_view, uint32_t>>& items) {
+  reserve(size_ + items.size());
+  size_t total = arena_.size();
+  for (const auto& item : items) total += item.first.size();
+  arena_.reserve(total);
+  // Hash a few items ahead and prefetch their slots: the table is larger than the caches.
+  constexpr size_t kAhead = 16;
+  uint64_t hashes[kAhead];
+  for (size_t i = 0; i < items.size() + kAhead; ++i) {
+    if (i >= kAhead) {  // insert item i - kAhead, then reuse its hash cell for item i
+      const size_t k = i - kAhead;
+      insert_hashed(items[k].first, hashes[k % kAhead], items[k].second);
+    }
+    if (i < items.size()) {
+      hashes[i % kAhead] = hash_bytes(items[i].first);
+      prefetch(hashes[i % kAhead]);
+    }
+  }
+}
+
+void Vocab::insert_hashed(std::string_view token, uint64_t h, uint32_t id) {
   if (2 * (size_ + 1) > slots_.size()) rehash(pow2_at_least(4 * (size_ + 1)));
-  const uint64_t h = hash_bytes(token);
   const uint32_t tag = static_cast<uint32_t>(h >> 32);
   size_t i = h & mask_;
   for (; slots_[i].offset != kEmpty; i = (i + 1) & mask_) {
@@ -72,7 +93,8 @@ void Vocab::insert(std::string_view token, uint32_t id) {
   if (arena_.size() + token.size() >= kEmpty) {
     throw Error(StatusCode::kInvalidArgument, "vocabulary larger than 4 GiB");
   }
-  slots_[i] = Slot{static_cast<uint32_t>(arena_.size()), static_cast<uint32_t>(token.size()), id, tag};
+  slots_[i] =
+      Slot{static_cast<uint32_t>(arena_.size()), static_cast<uint32_t>(token.size()), id, tag};
   arena_.append(token);
   ++size_;
   max_len_ = std::max(max_len_, token.size());
@@ -94,13 +116,20 @@ void Vocab::finalize() {
   dense_.clear();
   sparse_.clear();
   if (keys.empty()) return;
+  ids_unique_ = true;
   if (max_id < 2 * keys.size() + 1024) {
     dense_.assign(max_id + 1, Span{});
-    for (const auto& [id, span] : keys) dense_[id] = span;
+    for (const auto& [id, span] : keys) {
+      if (dense_[id].offset != kEmpty) ids_unique_ = false;
+      dense_[id] = span;
+    }
   } else {
     sparse_ = std::move(keys);
     std::stable_sort(sparse_.begin(), sparse_.end(),
                      [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (size_t i = 1; i < sparse_.size(); ++i) {
+      if (sparse_[i].first == sparse_[i - 1].first) ids_unique_ = false;
+    }
   }
 }
 

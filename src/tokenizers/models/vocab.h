@@ -53,12 +53,16 @@ class Vocab {
   // Prepares for `n` keys in total.
   void reserve(size_t n);
   // Adds (token, id); when `token` is already present its id is replaced.
-  void insert(std::string_view token, uint32_t id);
+  void insert(std::string_view token, uint32_t id) { insert_hashed(token, hash_bytes(token), id); }
+  // insert() of many pairs in order, overlapping the memory latency of consecutive inserts.
+  void insert_all(const std::vector<std::pair<std::string_view, uint32_t>>& items);
   // Builds the id -> token index; call once after the last insert.
   void finalize();
 
   // Looks `token` up; on a hit stores its id in *id and returns true.
-  bool find(std::string_view token, uint32_t* id) const { return find_hashed(token, hash_bytes(token), id); }
+  bool find(std::string_view token, uint32_t* id) const {
+    return find_hashed(token, hash_bytes(token), id);
+  }
   bool find_hashed(std::string_view token, uint64_t h, uint32_t* id) const {
     if (slots_.empty()) return false;
     const uint32_t tag = static_cast<uint32_t>(h >> 32);
@@ -95,6 +99,8 @@ class Vocab {
   size_t size() const { return size_; }
   // Largest token length in bytes (0 when empty).
   size_t max_token_len() const { return max_len_; }
+  // True when no two tokens share an id (so token(find(t)) == t); valid after finalize().
+  bool ids_unique() const { return ids_unique_; }
 
  private:
   static constexpr uint32_t kEmpty = UINT32_MAX;
@@ -109,6 +115,7 @@ class Vocab {
     uint32_t len = 0;
   };
   void rehash(size_t capacity);
+  void insert_hashed(std::string_view token, uint64_t h, uint32_t id);
   std::optional<std::string_view> sparse_token(uint32_t id) const;
 
   std::string arena_;  // keys, in insertion order
@@ -116,6 +123,7 @@ class Vocab {
   size_t mask_ = 0;
   size_t size_ = 0;
   size_t max_len_ = 0;
+  bool ids_unique_ = true;
   // id -> key: dense when ids are compact, else (id, span) pairs sorted by id.
   std::vector<Span> dense_;
   std::vector<std::pair<uint32_t, Span>> sparse_;
@@ -129,6 +137,10 @@ class U64Map {
   void reserve(size_t n);
   // Inserts or overwrites.
   void insert_or_assign(uint64_t key, uint64_t value);
+  // Hints the CPU to load the slot where a lookup of `key` starts.
+  void prefetch(uint64_t key) const {
+    if (!slots_.empty()) __builtin_prefetch(&slots_[index(key)]);
+  }
   // Pointer to the value of `key`, or nullptr.
   const uint64_t* find(uint64_t key) const {
     if (key == kEmpty) return has_max_key_ ? &max_key_value_ : nullptr;

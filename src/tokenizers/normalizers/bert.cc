@@ -19,8 +19,26 @@ class BertNormalizer final : public Normalizer {
         lowercase_(lowercase) {}
 
   void normalize(NormalizedString& s) const override {
-    const bool ascii = is_ascii(s.get());
-    if (clean_text_) clean_text(s, ascii);
+    // One scan decides which steps can be skipped: pure ASCII has no CJK chars, no accents and
+    // only C0 controls, DEL and \t\n\r as cleaning work.
+    unsigned char acc = 0;
+    bool any_removed = false, any_space = false;
+    for (char ch : s.get()) {
+      auto b = static_cast<unsigned char>(ch);
+      acc |= b;
+      bool space = b == '\t' || b == '\n' || b == '\r';
+      any_space |= space;
+      any_removed |= (b < 0x20 && !space) || b == 0x7F;  // NUL, \v and \f are Cc
+    }
+    const bool ascii = acc < 0x80;
+    if (clean_text_) {
+      if (!ascii || any_removed) {
+        s.filter([](char32_t c) {
+          return !(c == 0 || c == 0xFFFD || unicode::is_bert_control(c));
+        });
+      }
+      if (!ascii || any_space) s.map([](char32_t c) { return is_bert_whitespace(c) ? U' ' : c; });
+    }
     if (handle_chinese_chars_ && !ascii) handle_chinese_chars(s);
     if (strip_accents_ && !ascii) {
       s.nfd();
@@ -30,39 +48,14 @@ class BertNormalizer final : public Normalizer {
   }
 
  private:
-  static bool is_ascii(std::string_view t) {
-    unsigned char acc = 0;
-    for (char c : t) acc |= static_cast<unsigned char>(c);
-    return acc < 0x80;
-  }
-
-  static void clean_text(NormalizedString& s, bool ascii) {
-    bool any_removed = true, any_space = true;
-    if (ascii) {
-      // ASCII: the only deletions are C0 controls and DEL, the only mappings \t\n\v\f\r.
-      any_removed = any_space = false;
-      for (char ch : s.get()) {
-        auto b = static_cast<unsigned char>(ch);
-        if (b == '\t' || b == '\n' || b == '\r') {
-          any_space = true;
-        } else if (b < 0x20 || b == 0x7F) {
-          any_removed = true;  // includes \v and \f (Cc) and NUL
-        }
-      }
-    }
-    if (any_removed) {
-      s.filter([](char32_t c) { return !(c == 0 || c == 0xFFFD || unicode::is_bert_control(c)); });
-    }
-    if (any_space) s.map([](char32_t c) { return is_bert_whitespace(c) ? U' ' : c; });
-  }
-
   static void handle_chinese_chars(NormalizedString& s) {
     const std::string& t = s.get();
     size_t i = 0;
     bool any = false;
     while (i < t.size() && !any) any = unicode::is_chinese_char(unicode::decode_utf8(t, i));
     if (!any) return;
-    std::vector<NormalizedString::Change> changes;
+    thread_local std::vector<NormalizedString::Change> changes;
+    changes.clear();
     changes.reserve(t.size() + 16);
     i = 0;
     while (i < t.size()) {
@@ -84,7 +77,8 @@ class BertNormalizer final : public Normalizer {
 }  // namespace
 
 std::unique_ptr<Normalizer> make_bert_normalizer(bool clean_text, bool handle_chinese_chars,
-                                                 std::optional<bool> strip_accents, bool lowercase) {
+                                                 std::optional<bool> strip_accents,
+                                                 bool lowercase) {
   return std::make_unique<BertNormalizer>(clean_text, handle_chinese_chars,
                                           strip_accents.value_or(lowercase), lowercase);
 }

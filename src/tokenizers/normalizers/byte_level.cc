@@ -12,7 +12,8 @@ class ByteLevelNormalizer final : public Normalizer {
   void normalize(NormalizedString& s) const override {
     if (s.empty()) return;
     const std::string& t = s.get();
-    std::vector<NormalizedString::Change> changes;
+    thread_local std::vector<NormalizedString::Change> changes;
+    changes.clear();
     changes.reserve(t.size());
     size_t i = 0;
     while (i < t.size()) {

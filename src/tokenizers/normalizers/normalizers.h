@@ -35,17 +35,20 @@ std::unique_ptr<Normalizer> make_strip_accents();
 std::unique_ptr<Normalizer> make_nmt();
 std::unique_ptr<Normalizer> make_byte_level_normalizer();
 // `is_regex` false: `pattern` is a literal string. Throws Error on a bad regex.
-std::unique_ptr<Normalizer> make_replace(std::string_view pattern, bool is_regex, std::string content);
+std::unique_ptr<Normalizer> make_replace(std::string_view pattern, bool is_regex,
+                                         std::string content);
 std::unique_ptr<Normalizer> make_prepend(std::string prepend);
 // `charsmap`: the decoded precompiled_charsmap bytes. Throws Error when malformed.
 std::unique_ptr<Normalizer> make_precompiled(std::string charsmap);
-std::unique_ptr<Normalizer> make_normalizer_sequence(std::vector<std::unique_ptr<Normalizer>> items);
+std::unique_ptr<Normalizer> make_normalizer_sequence(
+    std::vector<std::unique_ptr<Normalizer>> items);
 
 // Rust NormalizedString::transform: rewrites the normalized range that the whole *original*
 // maps to (convert_offsets(Range::Original(..))), which differs from the whole normalized text
 // when leading bytes have zero-width alignments (or the original is empty). The operations of
 // normalized_ops.cc all go through this; normalizers that build their own stream use it too.
-void transform_like_reference(NormalizedString& s, std::span<const NormalizedString::Change> changes,
+void transform_like_reference(NormalizedString& s,
+                              std::span<const NormalizedString::Change> changes,
                               size_t initial_skip);
 
 // Strict standard-alphabet base64 decoding as the reference's `base64` crate does it: padding

@@ -15,12 +15,15 @@ namespace {
 class Precompiled final : public Normalizer {
  public:
   explicit Precompiled(std::string charsmap) {
-    if (charsmap.size() < 4) throw Error(StatusCode::kInvalidArgument, "cannot parse precompiled_charsmap");
+    if (charsmap.size() < 4) {
+      throw Error(StatusCode::kInvalidArgument, "cannot parse precompiled_charsmap");
+    }
     auto* p = reinterpret_cast<const unsigned char*>(charsmap.data());
     uint32_t trie_size = p[0] | (p[1] << 8) | (p[2] << 16) | (static_cast<uint32_t>(p[3]) << 24);
     size_t units = trie_size / 4;
     if (units > (charsmap.size() - 4) / 4) {
-      throw Error(StatusCode::kInvalidArgument, "cannot parse precompiled_charsmap: trie truncated");
+      throw Error(StatusCode::kInvalidArgument,
+                  "cannot parse precompiled_charsmap: trie truncated");
     }
     array_.resize(units);
     for (size_t i = 0; i < units; ++i) {
@@ -31,7 +34,8 @@ class Precompiled final : public Normalizer {
     // multiple of 4) is the replacement blob, which must be valid UTF-8.
     blob_ = charsmap.substr(4 + 4 * units);
     if (unicode::find_invalid_utf8(blob_)) {
-      throw Error(StatusCode::kInvalidArgument, "precompiled_charsmap: replacements are not valid UTF-8");
+      throw Error(StatusCode::kInvalidArgument,
+                  "precompiled_charsmap: replacements are not valid UTF-8");
     }
   }
 
@@ -103,14 +107,23 @@ void replace_stream(std::vector<NormalizedString::Change>& out, std::string_view
 
 void Precompiled::normalize(NormalizedString& s) const {
   const std::string& text = s.get();
-  std::vector<NormalizedString::Change> changes;
-  changes.reserve(text.size());
+  thread_local std::vector<NormalizedString::Change> changes;
+  changes.clear();
+  // The stream is only materialized from the first replacement on: before it, it is the
+  // identity of text[0, copied) and costs nothing to rebuild.
   bool modified = false;
+  auto start_stream = [&](size_t upto) {
+    if (modified) return;
+    modified = true;
+    changes.reserve(text.size() + 16);
+    size_t i = 0;
+    while (i < upto) changes.push_back({unicode::decode_utf8(text, i), 0});
+  };
   unicode::for_each_grapheme(text, [&](size_t start, size_t end) {
     std::string_view g = std::string_view(text).substr(start, end - start);
     if (g.size() < 6) {
       if (auto norm = transform(g)) {
-        modified = true;
+        start_stream(start);
         replace_stream(changes, g, *norm);
         return;
       }
@@ -121,9 +134,9 @@ void Precompiled::normalize(NormalizedString& s) const {
       char32_t c = unicode::decode_utf8(g, i);
       std::string_view part = g.substr(b, i - b);
       if (auto norm = transform(part)) {
-        modified = true;
+        start_stream(start + b);
         replace_stream(changes, part, *norm);
-      } else {
+      } else if (modified) {
         changes.push_back({c, 0});
       }
     }

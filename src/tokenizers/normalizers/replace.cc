@@ -22,7 +22,8 @@ class Replace final : public Normalizer {
 
 }  // namespace
 
-std::unique_ptr<Normalizer> make_replace(std::string_view pattern, bool is_regex, std::string content) {
+std::unique_ptr<Normalizer> make_replace(std::string_view pattern, bool is_regex,
+                                         std::string content) {
   auto regex = is_regex ? std::make_unique<Regex>(pattern) : Regex::literal(pattern);
   return std::make_unique<Replace>(std::move(regex), std::move(content));
 }

@@ -19,13 +19,16 @@ class NormalizerSequence final : public Normalizer {
 
 }  // namespace
 
-std::unique_ptr<Normalizer> make_normalizer_sequence(std::vector<std::unique_ptr<Normalizer>> items) {
+std::unique_ptr<Normalizer> make_normalizer_sequence(
+    std::vector<std::unique_ptr<Normalizer>> items) {
   return std::make_unique<NormalizerSequence>(std::move(items));
 }
 
 std::unique_ptr<Normalizer> normalizer_sequence_from_json(const JsonRef& j) {
   JsonRef list = j.at("normalizers");
-  if (!list.is_array()) list.fail("expected an array, got " + std::string(json_type_name(list.raw())));
+  if (!list.is_array()) {
+    list.fail("expected an array, got " + std::string(json_type_name(list.raw())));
+  }
   std::vector<std::unique_ptr<Normalizer>> items;
   items.reserve(list.size());
   for (size_t i = 0; i < list.size(); ++i) items.push_back(normalizer_from_json(list.at(i)));

@@ -11,14 +11,18 @@ class BertPreTokenizer final : public PreTokenizer {
   void pre_tokenize(PreTokenizedString& s) const override {
     static const CharPredicatePattern kWhitespace(unicode::is_whitespace);
     static const CharPredicatePattern kPunctuation(unicode::is_bert_punctuation);
-    s.split([](size_t, NormalizedString n) { return n.split(kWhitespace, SplitBehavior::kRemoved); });
-    s.split([](size_t, NormalizedString n) { return n.split(kPunctuation, SplitBehavior::kIsolated); });
+    s.split(
+        [](size_t, NormalizedString n) { return n.split(kWhitespace, SplitBehavior::kRemoved); });
+    s.split(
+        [](size_t, NormalizedString n) { return n.split(kPunctuation, SplitBehavior::kIsolated); });
   }
 };
 
 }  // namespace
 
-std::unique_ptr<PreTokenizer> make_bert_pre_tokenizer() { return std::make_unique<BertPreTokenizer>(); }
+std::unique_ptr<PreTokenizer> make_bert_pre_tokenizer() {
+  return std::make_unique<BertPreTokenizer>();
+}
 
 std::unique_ptr<PreTokenizer> bert_pre_tokenizer_from_json(const JsonRef&) {
   return make_bert_pre_tokenizer();

@@ -29,7 +29,8 @@ char32_t json_char(const JsonRef& j, std::string_view key) {
 }
 
 std::unique_ptr<PreTokenizer> pre_tokenizer_from_json(const JsonRef& j) {
-  if (!j.is_object()) j.fail("expected a pre_tokenizer object, got " + std::string(json_type_name(j.raw())));
+  if (!j.is_object())
+    j.fail("expected a pre_tokenizer object, got " + std::string(json_type_name(j.raw())));
   const std::string type = j.type();
   if (type == "BertPreTokenizer") return bert_pre_tokenizer_from_json(j);
   if (type == "ByteLevel") return byte_level_from_json(j);

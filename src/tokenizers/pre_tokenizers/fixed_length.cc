@@ -21,7 +21,8 @@ class FixedLength final : public PreTokenizer {
           end += unicode::utf8_seq_len(static_cast<unsigned char>(text[end]));
         }
         auto piece = n.slice(start, end);
-        if (!piece) throw Error(StatusCode::kInternal, "FixedLength: failed to slice normalized text");
+        if (!piece)
+          throw Error(StatusCode::kInternal, "FixedLength: failed to slice normalized text");
         out.push_back(std::move(*piece));
         start = end;
       }

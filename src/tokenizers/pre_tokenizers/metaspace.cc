@@ -26,8 +26,9 @@ class Metaspace final : public PreTokenizer {
       bool starts_with_rep = n.get().starts_with(str_rep_);
       // "first" only prefixes the piece that begins the input (original offset 0), so text
       // after an added token gets no prefix.
-      if (!starts_with_rep && (scheme_ == PrependScheme::kAlways ||
-                               (scheme_ == PrependScheme::kFirst && n.offsets_original().first == 0))) {
+      if (!starts_with_rep &&
+          (scheme_ == PrependScheme::kAlways ||
+           (scheme_ == PrependScheme::kFirst && n.offsets_original().first == 0))) {
         n.prepend(str_rep_);
       }
       if (split_) return n.split(is_replacement_, SplitBehavior::kMergedWithNext);
@@ -48,7 +49,8 @@ class Metaspace final : public PreTokenizer {
 
 }  // namespace
 
-std::unique_ptr<PreTokenizer> make_metaspace(char32_t replacement, PrependScheme scheme, bool split) {
+std::unique_ptr<PreTokenizer> make_metaspace(char32_t replacement, PrependScheme scheme,
+                                             bool split) {
   return std::make_unique<Metaspace>(replacement, scheme, split);
 }
 
@@ -64,13 +66,15 @@ std::unique_ptr<PreTokenizer> metaspace_from_json(const JsonRef& j) {
     } else if (s == "never") {
       scheme = PrependScheme::kNever;
     } else {
-      v->fail("unknown prepend_scheme \"" + std::string(s) + "\" (expected first, never or always)");
+      v->fail("unknown prepend_scheme \"" + std::string(s) +
+              "\" (expected first, never or always)");
     }
   }
   // Legacy files: add_prefix_space false means "never" and must agree with prepend_scheme,
   // whose default is "always" (so {"add_prefix_space": false} alone is rejected, as in Rust).
   if (auto v = j.get("add_prefix_space"); v && !v->boolean()) {
-    if (scheme != PrependScheme::kNever) v->fail("add_prefix_space does not match declared prepend_scheme");
+    if (scheme != PrependScheme::kNever)
+      v->fail("add_prefix_space does not match declared prepend_scheme");
   }
   return make_metaspace(replacement, scheme, j.bool_or("split", true));
 }

@@ -5,7 +5,11 @@
 // constructors are for code that builds pipelines without JSON (legacy loaders, tests).
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <optional>
+#include <string_view>
+#include <vector>
 
 #include "tokenizers/components.h"
 #include "tokenizers/regex.h"
@@ -30,7 +34,8 @@ std::unique_ptr<PreTokenizer> sequence_from_json(const JsonRef& j);
 std::unique_ptr<PreTokenizer> make_bert_pre_tokenizer();
 std::unique_ptr<PreTokenizer> make_whitespace_split();
 std::unique_ptr<PreTokenizer> make_byte_level(bool add_prefix_space, bool use_regex);
-std::unique_ptr<PreTokenizer> make_metaspace(char32_t replacement, PrependScheme scheme, bool split);
+std::unique_ptr<PreTokenizer> make_metaspace(char32_t replacement, PrependScheme scheme,
+                                             bool split);
 std::unique_ptr<PreTokenizer> make_sequence(std::vector<std::unique_ptr<PreTokenizer>> items);
 
 // The script id of `c` in SentencePiece's frozen table, with UnicodeScripts' fix-ups

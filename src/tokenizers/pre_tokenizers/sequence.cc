@@ -24,7 +24,8 @@ std::unique_ptr<PreTokenizer> make_sequence(std::vector<std::unique_ptr<PreToken
 
 std::unique_ptr<PreTokenizer> sequence_from_json(const JsonRef& j) {
   JsonRef list = j.at("pretokenizers");
-  if (!list.is_array()) list.fail("expected an array, got " + std::string(json_type_name(list.raw())));
+  if (!list.is_array())
+    list.fail("expected an array, got " + std::string(json_type_name(list.raw())));
   std::vector<std::unique_ptr<PreTokenizer>> items;
   items.reserve(list.size());
   for (size_t i = 0; i < list.size(); ++i) items.push_back(pre_tokenizer_from_json(list.at(i)));

@@ -47,13 +47,16 @@ class WhitespaceSplit final : public PreTokenizer {
  public:
   void pre_tokenize(PreTokenizedString& s) const override {
     static const CharPredicatePattern kWhitespace(unicode::is_whitespace);
-    s.split([](size_t, NormalizedString n) { return n.split(kWhitespace, SplitBehavior::kRemoved); });
+    s.split(
+        [](size_t, NormalizedString n) { return n.split(kWhitespace, SplitBehavior::kRemoved); });
   }
 };
 
 }  // namespace
 
-std::unique_ptr<PreTokenizer> make_whitespace_split() { return std::make_unique<WhitespaceSplit>(); }
+std::unique_ptr<PreTokenizer> make_whitespace_split() {
+  return std::make_unique<WhitespaceSplit>();
+}
 
 std::unique_ptr<PreTokenizer> whitespace_from_json(const JsonRef&) {
   return std::make_unique<Whitespace>();

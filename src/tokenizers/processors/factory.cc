@@ -11,7 +11,9 @@
 namespace mlhub::tok {
 
 std::unique_ptr<PostProcessor> post_processor_from_json(const JsonRef& j) {
-  if (!j.is_object()) j.fail("expected a post_processor object, got " + std::string(json_type_name(j.raw())));
+  if (!j.is_object()) {
+    j.fail("expected a post_processor object, got " + std::string(json_type_name(j.raw())));
+  }
   using Builder = std::unique_ptr<PostProcessor> (*)(const JsonRef&);
   struct Variant {
     std::string_view type;

@@ -39,7 +39,9 @@ std::unique_ptr<PostProcessor> sequence_processor_from_json(const JsonRef& j) {
   if (!list.is_array()) list.fail("expected an array");
   std::vector<std::unique_ptr<PostProcessor>> processors;
   processors.reserve(list.size());
-  for (size_t i = 0; i < list.size(); ++i) processors.push_back(post_processor_from_json(list.at(i)));
+  for (size_t i = 0; i < list.size(); ++i) {
+    processors.push_back(post_processor_from_json(list.at(i)));
+  }
   return std::make_unique<SequenceProcessor>(std::move(processors));
 }
 

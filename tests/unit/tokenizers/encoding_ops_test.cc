@@ -3,6 +3,7 @@
 // tools/reference/gen_post_process_cases.py, plus the Rust unit-test vectors of encoding.rs,
 // truncation.rs and padding.rs.
 #include <memory>
+#include <random>
 #include <optional>
 #include <string>
 #include <vector>
@@ -56,7 +57,9 @@ PaddingParams padding_from(const Json& j) {
   PaddingParams p;
   if (j["strategy"].is_object()) p.fixed_length = j["strategy"]["Fixed"].get<size_t>();
   p.direction = j["direction"] == "Left" ? PaddingDirection::kLeft : PaddingDirection::kRight;
-  if (!j["pad_to_multiple_of"].is_null()) p.pad_to_multiple_of = j["pad_to_multiple_of"].get<size_t>();
+  if (!j["pad_to_multiple_of"].is_null()) {
+    p.pad_to_multiple_of = j["pad_to_multiple_of"].get<size_t>();
+  }
   p.pad_id = j["pad_id"];
   p.pad_type_id = j["pad_type_id"];
   p.pad_token = j["pad_token"];
@@ -269,7 +272,8 @@ TEST(EncodingOps, PadLeftShiftsRangesAndOverflows) {
   EXPECT_EQ(e.ids, (std::vector<uint32_t>{9, 9, 1, 2}));
   EXPECT_EQ(e.type_ids, (std::vector<uint32_t>{4, 4, 0, 0}));
   EXPECT_EQ(e.special_tokens_mask, (std::vector<uint32_t>{1, 1, 0, 0}));
-  EXPECT_EQ(e.sequence_ids(), (std::vector<std::optional<uint32_t>>{std::nullopt, std::nullopt, 0, 0}));
+  EXPECT_EQ(e.sequence_ids(),
+            (std::vector<std::optional<uint32_t>>{std::nullopt, std::nullopt, 0, 0}));
   ASSERT_EQ(e.overflowing.size(), 1u);
   EXPECT_EQ(e.overflowing[0].ids, (std::vector<uint32_t>{9, 9, 9, 3}));
   EXPECT_EQ(e.overflowing[0].offsets[0], (Offsets{0, 0}));
@@ -285,6 +289,53 @@ TEST(EncodingOps, PostProcessWithoutProcessor) {
   EXPECT_EQ(pair.ids, (std::vector<uint32_t>{1, 2, 3}));
   EXPECT_EQ(pair.type_ids, (std::vector<uint32_t>{0, 0, 1}));
   EXPECT_EQ(pair.sequence_ids(), (std::vector<std::optional<uint32_t>>{0, 0, 1}));
+}
+
+// Every field of `e` and of its overflowing entries has the same length.
+void expect_consistent(const Encoding& e, size_t depth = 0) {
+  const size_t n = e.ids.size();
+  EXPECT_EQ(e.type_ids.size(), n);
+  EXPECT_EQ(e.tokens.size(), n);
+  EXPECT_EQ(e.words.size(), n);
+  EXPECT_EQ(e.offsets.size(), n);
+  EXPECT_EQ(e.special_tokens_mask.size(), n);
+  EXPECT_EQ(e.attention_mask.size(), n);
+  for (const auto& [id, r] : e.sequence_ranges) EXPECT_LE(r.second, n);
+  ASSERT_LT(depth, 4u);
+  for (const Encoding& o : e.overflowing) expect_consistent(o, depth + 1);
+}
+
+TEST(EncodingOps, RandomParametersKeepEncodingsConsistent) {
+  const Json doc = testing::load_golden("post_process_cases.json");
+  auto pp = post_processor_from_json(JsonRef(doc["processors"]["bert_template"], "$"));
+  std::mt19937 rng(99);
+  for (int iter = 0; iter < 400; ++iter) {
+    std::string a, b;
+    for (int k = rng() % 9; k > 0; --k) a += "a ";
+    for (int k = rng() % 9; k > 0; --k) b += "b ";
+    Encoding first = words_encoding(a, doc["vocab"], 0);
+    std::optional<Encoding> second;
+    if (rng() % 2) second = words_encoding(b, doc["vocab"], 1);
+    TruncationParams t;
+    t.max_length = rng() % 8;
+    t.stride = rng() % 4;
+    t.strategy = static_cast<TruncationStrategy>(rng() % 3);
+    t.direction = static_cast<TruncationDirection>(rng() % 2);
+    PaddingParams p;
+    if (rng() % 2) p.fixed_length = rng() % 12;
+    p.direction = static_cast<PaddingDirection>(rng() % 2);
+    if (rng() % 2) p.pad_to_multiple_of = rng() % 5;
+    try {
+      truncate_encodings(first, second, t);
+    } catch (const Error&) {
+      continue;  // stride too large, sequence too short, ...
+    }
+    Encoding out = post_process(rng() % 2 ? pp.get() : nullptr, first, second, rng() % 2);
+    std::vector<Encoding> batch{out};
+    pad_encodings(batch, p);
+    expect_consistent(batch[0]);
+    (void)batch[0].sequence_ids();
+  }
 }
 
 }  // namespace

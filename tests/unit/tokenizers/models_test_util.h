@@ -32,6 +32,15 @@ inline std::string load_error(std::string_view json) {
   return "";
 }
 
+// Success when loading `json` fails with a message containing `needle` (e.g. a JSON path).
+inline ::testing::AssertionResult load_error_mentions(std::string_view json,
+                                                      std::string_view needle) {
+  const std::string e = load_error(json);
+  if (!e.empty() && e.find(needle) != std::string::npos) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "load error \"" << e << "\" does not mention \"" << needle
+                                       << "\"";
+}
+
 inline std::string format_tokens(const std::vector<Token>& tokens) {
   std::string out;
   for (const Token& t : tokens) {

@@ -91,10 +91,10 @@ TEST(PreTokenizedString, CharOffsetQuirks) {
   PreTokenizedString s(text);
   s.tokenize([](const NormalizedString&) {
     return std::vector<Token>{
-        Token{0, "end", {1, 3}},   // ends at the text end: char(end-1)+1
-        Token{1, "mid", {1, 2}},   // half of é: the whole char
+        Token{0, "end", {1, 3}},    // ends at the text end: char(end-1)+1
+        Token{1, "mid", {1, 2}},    // half of é: the whole char
         Token{2, "empty", {3, 3}},  // empty range at the end: not converted (start not found)
-        Token{3, "past", {2, 9}},  // outside the alignment table: raw offsets, then converted
+        Token{3, "past", {2, 9}},   // outside the alignment table: raw offsets, then converted
     };
   });
   Encoding e = s.into_encoding(std::nullopt, 0, OffsetType::kChar);

@@ -41,7 +41,8 @@ inline Pieces run(const PreTokenizer& p, std::string_view text) {
   PreTokenizedString s(text);
   p.pre_tokenize(s);
   Pieces out;
-  for (auto& [piece, offsets] : s.get_splits()) out.emplace_back(piece, to_char_offsets(text, offsets));
+  for (auto& [piece, offsets] : s.get_splits())
+    out.emplace_back(piece, to_char_offsets(text, offsets));
   return out;
 }
 

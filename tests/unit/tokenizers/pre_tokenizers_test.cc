@@ -33,6 +33,7 @@ struct Case {
   std::vector<ExpectedPiece> expected;
 };
 
+// clang-format off
 const Case kCases[] = {
     {R"({"type":"ByteLevel","add_prefix_space":false,"trim_offsets":true})"sv, "Hello there       dear"sv,
      {{"Hello"sv, 0, 5}, {"Ġthere"sv, 5, 11}, {"ĠĠĠĠĠĠ"sv, 11, 17}, {"Ġdear"sv, 17, 22}}},
@@ -197,13 +198,15 @@ const Case kCases[] = {
     {R"({"type":"Sequence","pretokenizers":[{"type":"WhitespaceSplit"},{"type":"UnicodeScripts"},{"type":"FixedLength","length":2}]})"sv, "abc中文字 xyz"sv,
      {{"ab"sv, 0, 2}, {"c"sv, 2, 3}, {"中文"sv, 3, 5}, {"字"sv, 5, 6}, {"xy"sv, 7, 9}, {"z"sv, 9, 10}}},
 };
+// clang-format on
 
 TEST(PreTokenizers, MatchPythonReference) {
   for (const Case& c : kCases) {
     SCOPED_TRACE(std::string(c.json) + " on \"" + std::string(c.input) + "\"");
     Pieces got = testing::run(std::string(c.json), c.input);
     Pieces want;
-    for (const auto& e : c.expected) want.emplace_back(std::string(e.text), Offsets{e.start, e.end});
+    for (const auto& e : c.expected)
+      want.emplace_back(std::string(e.text), Offsets{e.start, e.end});
     EXPECT_EQ(got, want);
   }
 }
@@ -230,10 +233,12 @@ TEST(PreTokenizers, JsonErrorsNameThePath) {
   std::string bad_regex = build_error(
       R"({"type":"Sequence","pretokenizers":[{"type":"Whitespace"},)"
       R"({"type":"Split","pattern":{"Regex":"(a"},"behavior":"Isolated","invert":false}]})");
-  EXPECT_EQ(bad_regex.rfind("$.pre_tokenizer.pretokenizers[1].pattern.Regex: invalid regex /(a/: ", 0),
-            0u)
+  EXPECT_EQ(
+      bad_regex.rfind("$.pre_tokenizer.pretokenizers[1].pattern.Regex: invalid regex /(a/: ", 0),
+      0u)
       << bad_regex;
-  EXPECT_NE(bad_regex.find("end pattern with unmatched parenthesis"), std::string::npos) << bad_regex;
+  EXPECT_NE(bad_regex.find("end pattern with unmatched parenthesis"), std::string::npos)
+      << bad_regex;
 
   // Required fields, as in the Rust deserializer.
   EXPECT_NE(build_error(R"({"type":"Split","pattern":{"String":"-"},"behavior":"Isolated"})")

@@ -148,7 +148,8 @@ TEST(TemplateProcessing, TypeIdsOverwrittenWithoutSpecialTokens) {
 TEST(TemplateProcessing, LoadErrorsNameThePath) {
   EXPECT_NE(load_error(R"({"type":"TemplateProcessing","single":[{"SpecialToken":{"id":"[CLS]",
     "type_id":0}}],"pair":[],"special_tokens":{}})")
-                .find("$.post_processor.single[0].SpecialToken.id: special token \"[CLS]\" is missing"),
+                .find("$.post_processor.single[0].SpecialToken.id: special token \"[CLS]\" "
+                      "is missing"),
             std::string::npos);
   EXPECT_NE(load_error(R"({"type":"TemplateProcessing","single":[],"pair":[],"special_tokens":
     {"X":{"id":"X","ids":[1,2],"tokens":["a"]}}})")
@@ -201,8 +202,8 @@ TEST(BertProcessing, PairAndNoSpecialTokens) {
   Encoding p = post_process(pp.get(), a, b, true);
   EXPECT_EQ(p.ids, (std::vector<uint32_t>{101, 12, 14, 102, 15, 102}));
   EXPECT_EQ(p.type_ids, (std::vector<uint32_t>{0, 0, 0, 0, 1, 1}));
-  EXPECT_EQ(p.sequence_ids(),
-            (std::vector<std::optional<uint32_t>>{std::nullopt, 0, 0, std::nullopt, 1, std::nullopt}));
+  const auto none = std::optional<uint32_t>();
+  EXPECT_EQ(p.sequence_ids(), (std::vector<std::optional<uint32_t>>{none, 0, 0, none, 1, none}));
   Encoding n = post_process(pp.get(), a, b, false);
   EXPECT_EQ(n.ids, (std::vector<uint32_t>{12, 14, 15}));
   EXPECT_EQ(n.type_ids, (std::vector<uint32_t>{0, 0, 1}));

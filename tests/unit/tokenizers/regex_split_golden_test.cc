@@ -23,7 +23,9 @@ TEST(RegexSplitGolden, MatchesPythonSplit) {
   ASSERT_GE(lines.size(), 40u) << "golden file missing or truncated";
   size_t n_cases = 0;
   for (const Json& line : lines) {
-    Json pre = {{"type", "Split"}, {"pattern", line["pattern"]}, {"behavior", line["behavior"]},
+    Json pre = {{"type", "Split"},
+                {"pattern", line["pattern"]},
+                {"behavior", line["behavior"]},
                 {"invert", line["invert"]}};
     auto p = pre_tokenizer_from_json(JsonRef(pre, "$"));
     for (const Json& c : line["cases"]) {
@@ -34,8 +36,7 @@ TEST(RegexSplitGolden, MatchesPythonSplit) {
         size_t ba = char_to_byte(input, a), bb = char_to_byte(input, b);
         want.emplace_back(input.substr(ba, bb - ba), Offsets{a, b});
       }
-      ASSERT_EQ(testing::run(*p, input), want)
-          << pre.dump() << "\ninput: " << Json(input).dump();
+      ASSERT_EQ(testing::run(*p, input), want) << pre.dump() << "\ninput: " << Json(input).dump();
       ++n_cases;
     }
   }

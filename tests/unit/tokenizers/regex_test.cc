@@ -12,7 +12,9 @@ namespace {
 
 using Matches = std::vector<std::pair<size_t, size_t>>;
 
-Matches find(std::string_view pattern, std::string_view text) { return Regex(pattern).find_all(text); }
+Matches find(std::string_view pattern, std::string_view text) {
+  return Regex(pattern).find_all(text);
+}
 
 TEST(Regex, EmptyMatchRuleOfOnigFindIter) {
   // An empty match that ends where the previous match ended is skipped: `a*` over "ab" gives
@@ -72,7 +74,8 @@ TEST(Regex, EscapeMirrorsRustRegexEscape) {
   // Every escaped form matches itself literally under Oniguruma.
   const std::string meta = R"(a\.+*?()|[]{}^$#&-~z)";
   Regex re(regex_escape(meta));
-  EXPECT_EQ(re.find_all("xx" + meta + meta), (Matches{{2, 2 + meta.size()}, {2 + meta.size(), 2 + 2 * meta.size()}}));
+  EXPECT_EQ(re.find_all("xx" + meta + meta),
+            (Matches{{2, 2 + meta.size()}, {2 + meta.size(), 2 + 2 * meta.size()}}));
 }
 
 TEST(Regex, LiteralMatchesLeftmostNonOverlapping) {
