@@ -15,9 +15,9 @@ namespace mlhub::tok {
 namespace {
 
 // Class bits of a code point.
-constexpr uint8_t kL = 1;  // \p{L}
-constexpr uint8_t kN = 2;  // \p{N}
-constexpr uint8_t kS = 4;  // \s
+constexpr uint8_t kL = 1;   // \p{L}
+constexpr uint8_t kN = 2;   // \p{N}
+constexpr uint8_t kS = 4;   // \s
 constexpr uint8_t kU = 8;   // [\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}] (o200k's upper-case-ish class)
 constexpr uint8_t kW = 16;  // [\p{Ll}\p{Lm}\p{Lo}\p{M}] (o200k's lower-case-ish class)
 

@@ -53,7 +53,9 @@ std::vector<Json> read_gz_lines(const fs::path& p) {
   while (pos < data.size()) {
     size_t nl = data.find('\n', pos);
     if (nl == std::string::npos) nl = data.size();
-    if (nl > pos) out.push_back(Json::parse(data.begin() + static_cast<long>(pos), data.begin() + static_cast<long>(nl)));
+    if (nl > pos)
+      out.push_back(
+          Json::parse(data.begin() + static_cast<long>(pos), data.begin() + static_cast<long>(nl)));
     pos = nl + 1;
   }
   return out;
@@ -97,7 +99,8 @@ Json digest_vocab(const Json& vocab) {
 Json digest_merges(const Json& merges) {
   Fnv f;
   for (const Json& m : merges) {
-    f.add(m.is_string() ? m.get<std::string>() : m[0].get<std::string>() + " " + m[1].get<std::string>());
+    f.add(m.is_string() ? m.get<std::string>()
+                        : m[0].get<std::string>() + " " + m[1].get<std::string>());
     f.add("\n");
   }
   return Json{{"size", merges.size()}, {"fnv64", f.hex()}};
@@ -125,7 +128,8 @@ void drop_decode_hooks(Json& doc) {
   Json& dec = doc["decoder"];
   if (!dec.is_object() || dec["type"] != "Sequence" || dec["decoders"].size() < 2) return;
   std::vector<Json> hooks = legacy::whisper_decode_hooks();
-  if (doc["model"].contains("end_of_word_suffix") && doc["model"]["end_of_word_suffix"].is_string()) {
+  if (doc["model"].contains("end_of_word_suffix") &&
+      doc["model"]["end_of_word_suffix"].is_string()) {
     auto clip = legacy::clip_decode_hooks(doc["model"]["end_of_word_suffix"].get<std::string>());
     if (dec["decoders"].size() == clip.size() + 1) hooks = clip;
   }
@@ -177,7 +181,8 @@ class CaseFolder {
       std::ofstream merges(dir_ / "merges.txt");
       merges << "#version: 0.2\n";
       for (const Json& m : model["merges"]) {
-        merges << (m.is_string() ? m.get<std::string>() : m[0].get<std::string>() + " " + m[1].get<std::string>())
+        merges << (m.is_string() ? m.get<std::string>()
+                                 : m[0].get<std::string>() + " " + m[1].get<std::string>())
                << "\n";
       }
     }
@@ -230,8 +235,10 @@ TEST_P(AutoTokenizerParity, Pipeline) {
   // rewrites on loading; those are compared through encoding only. Added tokens, and every
   // component of a converted tokenizer, must match exactly.
   const bool converted = case_["kind"] == "legacy";
-  for (const char* key : {"added_tokens", "normalizer", "pre_tokenizer", "post_processor", "decoder", "model"}) {
-    if (!converted && std::string(key) != "added_tokens" && std::string(key) != "post_processor") continue;
+  for (const char* key :
+       {"added_tokens", "normalizer", "pre_tokenizer", "post_processor", "decoder", "model"}) {
+    if (!converted && std::string(key) != "added_tokens" && std::string(key) != "post_processor")
+      continue;
     EXPECT_EQ(got[key], want[key]) << key << "\n  got:  " << got[key].dump().substr(0, 2000)
                                    << "\n  want: " << want[key].dump().substr(0, 2000);
   }
@@ -252,9 +259,11 @@ TEST_P(AutoTokenizerParity, Encode) {
       problems.push_back("encode failed: " + enc.status().to_string());
     } else {
       std::vector<uint32_t> want_ids = g["ids"].get<std::vector<uint32_t>>();
-      if (enc->ids != want_ids) problems.push_back("ids got " + Json(enc->ids).dump() + " want " + Json(want_ids).dump());
+      if (enc->ids != want_ids)
+        problems.push_back("ids got " + Json(enc->ids).dump() + " want " + Json(want_ids).dump());
       if (enc->tokens != g["tokens"].get<std::vector<std::string>>()) {
-        problems.push_back("tokens got " + Json(enc->tokens).dump() + " want " + g["tokens"].dump());
+        problems.push_back("tokens got " + Json(enc->tokens).dump() + " want " +
+                           g["tokens"].dump());
       }
       std::vector<size_t> offsets;
       for (const auto& [s, e] : enc->offsets) {
@@ -267,7 +276,8 @@ TEST_P(AutoTokenizerParity, Encode) {
       std::vector<std::string> id_tokens;
       for (uint32_t id : want_ids) id_tokens.push_back(tok->id_to_token(id).value_or("<none>"));
       if (id_tokens != g["id_tokens"].get<std::vector<std::string>>()) {
-        problems.push_back("id_to_token got " + Json(id_tokens).dump() + " want " + g["id_tokens"].dump());
+        problems.push_back("id_to_token got " + Json(id_tokens).dump() + " want " +
+                           g["id_tokens"].dump());
       }
       for (bool skip : {false, true}) {
         auto text_out = tok->decode(want_ids, skip, clean_up);
@@ -275,8 +285,8 @@ TEST_P(AutoTokenizerParity, Encode) {
         if (!text_out.ok()) {
           problems.push_back(std::string("decode failed: ") + text_out.status().to_string());
         } else if (*text_out != want) {
-          problems.push_back(std::string(skip ? "decode(skip) " : "decode ") + "got " + Json(*text_out).dump() +
-                             " want " + Json(want).dump());
+          problems.push_back(std::string(skip ? "decode(skip) " : "decode ") + "got " +
+                             Json(*text_out).dump() + " want " + Json(want).dump());
         }
       }
     }

@@ -12,12 +12,13 @@ namespace {
 // json.load of vocab.json: an object token -> id (ids must be u32 for the Rust BPE).
 Json load_vocab(const std::string& path) {
   Json vocab = read_json_file(path);
-  if (!vocab.is_object()) throw Error(StatusCode::kInvalidArgument, path + ": expected a JSON object");
+  if (!vocab.is_object())
+    throw Error(StatusCode::kInvalidArgument, path + ": expected a JSON object");
   for (auto it = vocab.begin(); it != vocab.end(); ++it) {
     if (!it->is_number_unsigned() || it->get<uint64_t>() > UINT32_MAX) {
-      throw Error(StatusCode::kInvalidArgument,
-                  path + ": token \"" + it.key() + "\" has " + std::string(json_type_name(*it)) +
-                      " for its id, expected a non-negative integer");
+      throw Error(StatusCode::kInvalidArgument, path + ": token \"" + it.key() + "\" has " +
+                                                    std::string(json_type_name(*it)) +
+                                                    " for its id, expected a non-negative integer");
     }
   }
   return vocab;
@@ -71,9 +72,9 @@ Json load_merges(TokClass cls, const std::string& path) {
     ++n;
     std::vector<std::string_view> parts = py_split(line);
     if (parts.size() != 2) {
-      throw Error(StatusCode::kInvalidArgument,
-                  path + ": merge " + std::to_string(n) + " (\"" + std::string(line) +
-                      "\") does not have two parts");
+      throw Error(StatusCode::kInvalidArgument, path + ": merge " + std::to_string(n) + " (\"" +
+                                                    std::string(line) +
+                                                    "\") does not have two parts");
     }
     if (seen.emplace(parts[0], parts[1]).second) {
       merges.push_back(Json::array({std::string(parts[0]), std::string(parts[1])}));
@@ -106,8 +107,9 @@ uint32_t slow_token_id(const Json& vocab, const Json& kwargs, const std::string&
     it = vocab.find(unk->token.content);
     if (it != vocab.end()) return it->get<uint32_t>();
   }
-  throw Error(StatusCode::kInvalidArgument,
-              "vocab.json: \"" + token + "\" is not in the vocabulary and there is no unknown token");
+  throw Error(
+      StatusCode::kInvalidArgument,
+      "vocab.json: \"" + token + "\" is not in the vocabulary and there is no unknown token");
 }
 
 Json byte_level(bool add_prefix_space, bool trim_offsets, bool use_regex = true) {
@@ -136,7 +138,8 @@ std::vector<std::string> whisper_prefix(const Json& kwargs) {
   std::vector<std::string> prefix = {"<|startoftranscript|>"};
   if (auto lang = kwarg_str(kwargs, "language")) {
     std::string code;
-    for (char c : *lang) code.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    for (char c : *lang)
+      code.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
     // transformers also accepts full language names ("english"); only codes are modelled.
     if (code.size() < 2 || code.size() > 3) {
       throw Error(StatusCode::kUnimplemented,
@@ -186,11 +189,12 @@ Json convert_bpe_files(TokClass cls, const std::string& vocab_path, const std::s
       std::string cls_tok = content_of(kwargs, "cls_token", "RobertaTokenizer");
       doc["pre_tokenizer"] = byte_level(add_prefix_space, true);
       doc["decoder"] = byte_level(true, true);
-      doc["post_processor"] = Json{{"type", "RobertaProcessing"},
-                                   {"sep", Json::array({sep, slow_token_id(vocab, kwargs, sep)})},
-                                   {"cls", Json::array({cls_tok, slow_token_id(vocab, kwargs, cls_tok)})},
-                                   {"trim_offsets", true},
-                                   {"add_prefix_space", add_prefix_space}};
+      doc["post_processor"] =
+          Json{{"type", "RobertaProcessing"},
+               {"sep", Json::array({sep, slow_token_id(vocab, kwargs, sep)})},
+               {"cls", Json::array({cls_tok, slow_token_id(vocab, kwargs, cls_tok)})},
+               {"trim_offsets", true},
+               {"add_prefix_space", add_prefix_space}};
       doc["model"] = bpe_model(std::move(vocab), std::move(merges), nullptr, "");
       break;
     }
@@ -198,22 +202,23 @@ Json convert_bpe_files(TokClass cls, const std::string& vocab_path, const std::s
       std::string unk = content_of(kwargs, "unk_token", "CLIPTokenizer");
       std::string bos = content_of(kwargs, "bos_token", "CLIPTokenizer");
       std::string eos = content_of(kwargs, "eos_token", "CLIPTokenizer");
-      doc["normalizer"] = Json{
-          {"type", "Sequence"},
-          {"normalizers",
-           Json::array({Json{{"type", "NFC"}},
-                        Json{{"type", "Replace"}, {"pattern", {{"Regex", "\\s+"}}}, {"content", " "}},
-                        Json{{"type", "Lowercase"}}})}};
+      doc["normalizer"] =
+          Json{{"type", "Sequence"},
+               {"normalizers",
+                Json::array(
+                    {Json{{"type", "NFC"}},
+                     Json{{"type", "Replace"}, {"pattern", {{"Regex", "\\s+"}}}, {"content", " "}},
+                     Json{{"type", "Lowercase"}}})}};
       doc["pre_tokenizer"] = Json{
           {"type", "Sequence"},
           {"pretokenizers",
-           Json::array(
-               {Json{{"type", "Split"},
-                     {"pattern",
-                      {{"Regex", "'s|'t|'re|'ve|'m|'ll|'d|[\\p{L}]+|[\\p{N}]|[^\\s\\p{L}\\p{N}]+"}}},
-                     {"behavior", "Removed"},
-                     {"invert", true}},
-                byte_level(false, true)})}};
+           Json::array({Json{{"type", "Split"},
+                             {"pattern",
+                              {{"Regex",
+                                "'s|'t|'re|'ve|'m|'ll|'d|[\\p{L}]+|[\\p{N}]|[^\\s\\p{L}\\p{N}]+"}}},
+                             {"behavior", "Removed"},
+                             {"invert", true}},
+                        byte_level(false, true)})}};
       doc["decoder"] = byte_level(true, true);
       doc["post_processor"] = Json{{"type", "RobertaProcessing"},
                                    {"sep", Json::array({eos, slow_token_id(vocab, kwargs, eos)})},
@@ -225,7 +230,8 @@ Json convert_bpe_files(TokClass cls, const std::string& vocab_path, const std::s
     }
     case TokClass::kWhisper: {
       std::string eos = content_of(kwargs, "eos_token", "WhisperTokenizer");
-      std::vector<std::pair<std::string, uint32_t>> specials = {{eos, slow_token_id(vocab, kwargs, eos)}};
+      std::vector<std::pair<std::string, uint32_t>> specials = {
+          {eos, slow_token_id(vocab, kwargs, eos)}};
       std::string single, pair;
       for (const std::string& p : whisper_prefix(kwargs)) {
         // convert_ids_to_tokens(prefix ids): the token of the id each prefix token maps to.
@@ -249,24 +255,26 @@ Json convert_bpe_files(TokClass cls, const std::string& vocab_path, const std::s
     }
     case TokClass::kQwen2: {
       doc["normalizer"] = Json{{"type", "NFC"}};
-      doc["pre_tokenizer"] = Json{
-          {"type", "Sequence"},
-          {"pretokenizers",
-           Json::array({Json{{"type", "Split"},
-                             {"pattern",
-                              {{"Regex",
-                                "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| "
-                                "?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"}}},
-                             {"behavior", "Isolated"},
-                             {"invert", false}},
-                        byte_level(add_prefix_space, true, false)})}};
+      doc["pre_tokenizer"] =
+          Json{{"type", "Sequence"},
+               {"pretokenizers",
+                Json::array(
+                    {Json{{"type", "Split"},
+                          {"pattern",
+                           {{"Regex",
+                             "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| "
+                             "?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"}}},
+                          {"behavior", "Isolated"},
+                          {"invert", false}},
+                     byte_level(add_prefix_space, true, false)})}};
       doc["decoder"] = byte_level(true, true);
       doc["post_processor"] = byte_level(true, false);
       doc["model"] = bpe_model(std::move(vocab), std::move(merges), nullptr, "");
       break;
     }
     default:
-      throw Error(StatusCode::kUnimplemented, "vocab.json + merges.txt: no converter for this class");
+      throw Error(StatusCode::kUnimplemented,
+                  "vocab.json + merges.txt: no converter for this class");
   }
   return doc;
 }

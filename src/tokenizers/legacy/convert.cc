@@ -16,7 +16,9 @@ bool has_file(const std::string& dir, const char* name) {
   return fs::is_regular_file(fs::path(dir) / name, ec);
 }
 
-std::string in_dir(const std::string& dir, const char* name) { return (fs::path(dir) / name).string(); }
+std::string in_dir(const std::string& dir, const char* name) {
+  return (fs::path(dir) / name).string();
+}
 
 // The class guessed from the files when the configs name none (transformers would refuse).
 std::optional<TokClass> class_from_files(const std::string& dir) {
@@ -29,18 +31,30 @@ std::optional<TokClass> class_from_files(const std::string& dir) {
 
 const char* class_label(TokClass c) {
   switch (c) {
-    case TokClass::kGeneric: return "generic";
-    case TokClass::kBert: return "bert";
-    case TokClass::kGpt2: return "gpt2";
-    case TokClass::kCodeGen: return "codegen";
-    case TokClass::kRoberta: return "roberta";
-    case TokClass::kClip: return "clip";
-    case TokClass::kWhisper: return "whisper";
-    case TokClass::kQwen2: return "qwen2";
-    case TokClass::kLlama: return "llama";
-    case TokClass::kGemma: return "gemma";
-    case TokClass::kT5: return "t5";
-    case TokClass::kMarian: return "marian";
+    case TokClass::kGeneric:
+      return "generic";
+    case TokClass::kBert:
+      return "bert";
+    case TokClass::kGpt2:
+      return "gpt2";
+    case TokClass::kCodeGen:
+      return "codegen";
+    case TokClass::kRoberta:
+      return "roberta";
+    case TokClass::kClip:
+      return "clip";
+    case TokClass::kWhisper:
+      return "whisper";
+    case TokClass::kQwen2:
+      return "qwen2";
+    case TokClass::kLlama:
+      return "llama";
+    case TokClass::kGemma:
+      return "gemma";
+    case TokClass::kT5:
+      return "t5";
+    case TokClass::kMarian:
+      return "marian";
   }
   return "generic";
 }
@@ -78,7 +92,9 @@ std::optional<Json> convert_legacy_folder(const std::string& dir, const FolderCo
   const char* vocab_file = nullptr;
   const char* merges_file = nullptr;
   switch (cls) {
-    case TokClass::kBert: vocab_file = "vocab.txt"; break;
+    case TokClass::kBert:
+      vocab_file = "vocab.txt";
+      break;
     case TokClass::kGpt2:
     case TokClass::kCodeGen:
     case TokClass::kRoberta:
@@ -89,37 +105,52 @@ std::optional<Json> convert_legacy_folder(const std::string& dir, const FolderCo
       merges_file = "merges.txt";
       break;
     case TokClass::kLlama:
-    case TokClass::kGemma: vocab_file = "tokenizer.model"; break;
-    case TokClass::kT5: vocab_file = "spiece.model"; break;
+    case TokClass::kGemma:
+      vocab_file = "tokenizer.model";
+      break;
+    case TokClass::kT5:
+      vocab_file = "spiece.model";
+      break;
     case TokClass::kMarian:
-      throw Error(StatusCode::kUnimplemented,
-                  dir + ": MarianTokenizer is a slow-only tokenizer in transformers (SentencePiece "
-                        "source.spm/target.spm with vocab.json ids); only its tokenizer.json loads here");
+      throw Error(
+          StatusCode::kUnimplemented,
+          dir +
+              ": MarianTokenizer is a slow-only tokenizer in transformers (SentencePiece "
+              "source.spm/target.spm with vocab.json ids); only its tokenizer.json loads here");
     case TokClass::kGeneric:
       if (!any_files) return std::nullopt;
-      throw Error(StatusCode::kUnimplemented,
-                  dir + ": PreTrainedTokenizerFast needs a tokenizer.json (it has no slow tokenizer to "
-                        "convert from; tiktoken files are not supported)");
+      throw Error(
+          StatusCode::kUnimplemented,
+          dir +
+              ": PreTrainedTokenizerFast needs a tokenizer.json (it has no slow tokenizer to "
+              "convert from; tiktoken files are not supported)");
   }
   if (!has_file(dir, vocab_file) || (merges_file && !has_file(dir, merges_file))) {
     if (!any_files) return std::nullopt;
-    throw Error(StatusCode::kNotFound,
-                dir + ": the tokenizer class (" + (rc.name.empty() ? class_label(cls) : rc.name) +
-                    ") reads " + vocab_file + (merges_file ? std::string(" and ") + merges_file : "") +
-                    ", which the folder lacks");
+    throw Error(StatusCode::kNotFound, dir + ": the tokenizer class (" +
+                                           (rc.name.empty() ? class_label(cls) : rc.name) +
+                                           ") reads " + vocab_file +
+                                           (merges_file ? std::string(" and ") + merges_file : "") +
+                                           ", which the folder lacks");
   }
 
   Json kwargs = init_kwargs(cls, Side::kSlow, cfg, nullptr);
   Json doc;
   switch (cls) {
-    case TokClass::kBert: doc = convert_vocab_txt(in_dir(dir, vocab_file), kwargs); break;
+    case TokClass::kBert:
+      doc = convert_vocab_txt(in_dir(dir, vocab_file), kwargs);
+      break;
     case TokClass::kLlama:
     case TokClass::kGemma:
-    case TokClass::kT5: doc = convert_sentencepiece(cls, in_dir(dir, vocab_file), kwargs); break;
-    default: doc = convert_bpe_files(cls, in_dir(dir, vocab_file), in_dir(dir, merges_file), kwargs);
+    case TokClass::kT5:
+      doc = convert_sentencepiece(cls, in_dir(dir, vocab_file), kwargs);
+      break;
+    default:
+      doc = convert_bpe_files(cls, in_dir(dir, vocab_file), in_dir(dir, merges_file), kwargs);
   }
   kwargs.erase("added_tokens_decoder");  // not part of a slow tokenizer's init_kwargs
-  doc[std::string(kSlowInitKwargsKey)] = Json{{"class", class_label(cls)}, {"init_kwargs", std::move(kwargs)}};
+  doc[std::string(kSlowInitKwargsKey)] =
+      Json{{"class", class_label(cls)}, {"init_kwargs", std::move(kwargs)}};
   return doc;
 }
 

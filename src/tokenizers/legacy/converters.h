@@ -56,7 +56,7 @@ struct PyAddedToken {
 
 // A special-token attribute value: a plain string or an AddedToken (None is std::nullopt).
 struct SpecialValue {
-  PyAddedToken token;      // token.content is the string when is_string
+  PyAddedToken token;  // token.content is the string when is_string
   bool is_string = false;
 };
 
@@ -85,8 +85,8 @@ enum class TokClass {
 
 struct ResolvedClass {
   TokClass cls = TokClass::kGeneric;
-  std::string name;        // as found ("LlamaTokenizer", "model_type llama", "" when none)
-  bool known = false;      // false: no class found, or one this module does not model
+  std::string name;    // as found ("LlamaTokenizer", "model_type llama", "" when none)
+  bool known = false;  // false: no class found, or one this module does not model
 };
 
 // The class AutoTokenizer would pick: tokenizer_config "tokenizer_class", else config.json

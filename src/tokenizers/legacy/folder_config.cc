@@ -34,7 +34,8 @@ std::vector<PyAddedToken> tokens_to_add(const Json& doc, const Json& kwargs) {
     for (size_t i = 0; i < list.size(); ++i) {
       const Json& e = list[i];
       if (!e.is_object() || !e.contains("id") || !e["id"].is_number_unsigned()) continue;
-      PyAddedToken t = py_added_token_from_dict(e, "tokenizer.json: $.added_tokens[" + std::to_string(i) + "]");
+      PyAddedToken t =
+          py_added_token_from_dict(e, "tokenizer.json: $.added_tokens[" + std::to_string(i) + "]");
       t.normalized = t.resolved_normalized();
       backend[e["id"].get<uint32_t>()] = t;
     }
@@ -132,10 +133,12 @@ void apply_bos_eos_template(Json& doc, const Json& fast_kw, const Json& special_
   auto bos = kwarg_special(special_kw, "bos_token");
   auto eos = kwarg_special(special_kw, "eos_token");
   if (add_bos && !bos) {
-    throw Error(StatusCode::kInvalidArgument, "tokenizer_config.json: add_bos_token = True but bos_token = None");
+    throw Error(StatusCode::kInvalidArgument,
+                "tokenizer_config.json: add_bos_token = True but bos_token = None");
   }
   if (add_eos && !eos) {
-    throw Error(StatusCode::kInvalidArgument, "tokenizer_config.json: add_eos_token = True but eos_token = None");
+    throw Error(StatusCode::kInvalidArgument,
+                "tokenizer_config.json: add_eos_token = True but eos_token = None");
   }
   DocVocab vocab(doc);
   auto id_of = [&](const std::string& token) {
@@ -181,14 +184,16 @@ std::vector<Json> clip_decode_hooks(const std::string& end_of_word_suffix) {
   static const std::string kPySpace =
       "\\t\\n\\x0B\\x0C\\r\\x1C-\\x1F \\x{85}\\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}"
       "\\x{202F}\\x{205F}\\x{3000}";
-  return {Json{{"type", "Replace"}, {"pattern", {{"String", end_of_word_suffix}}}, {"content", " "}},
-          Json{{"type", "Replace"},
-               {"pattern", {{"Regex", "\\A[" + kPySpace + "]+|[" + kPySpace + "]+\\z"}}},
-               {"content", ""}}};
+  return {
+      Json{{"type", "Replace"}, {"pattern", {{"String", end_of_word_suffix}}}, {"content", " "}},
+      Json{{"type", "Replace"},
+           {"pattern", {{"Regex", "\\A[" + kPySpace + "]+|[" + kPySpace + "]+\\z"}}},
+           {"content", ""}}};
 }
 
 std::vector<Json> whisper_decode_hooks() {
-  return {Json{{"type", "Replace"}, {"pattern", {{"Regex", "<\\|(\\d+\\.\\d+)\\|>"}}}, {"content", ""}}};
+  return {Json{
+      {"type", "Replace"}, {"pattern", {{"Regex", "<\\|(\\d+\\.\\d+)\\|>"}}}, {"content", ""}}};
 }
 
 FolderConfig read_folder_config(const std::string& dir) {
@@ -200,7 +205,8 @@ FolderConfig read_folder_config(const std::string& dir) {
 }
 
 void apply_tokenizer_config(Json& doc, const FolderConfig& cfg) {
-  if (!doc.is_object()) throw Error(StatusCode::kInvalidArgument, "tokenizer.json: expected an object");
+  if (!doc.is_object())
+    throw Error(StatusCode::kInvalidArgument, "tokenizer.json: expected an object");
   std::optional<Json> slow;
   if (auto it = doc.find(kSlowInitKwargsKey); it != doc.end()) {
     slow = std::move(*it);
@@ -208,7 +214,8 @@ void apply_tokenizer_config(Json& doc, const FolderConfig& cfg) {
   }
   TokClass cls = resolve_tokenizer_class(cfg).cls;
   if (slow) {
-    if (!slow->is_object() || !(*slow)["class"].is_string() || !(*slow)["init_kwargs"].is_object()) {
+    if (!slow->is_object() || !(*slow)["class"].is_string() ||
+        !(*slow)["init_kwargs"].is_object()) {
       throw Error(StatusCode::kInternal, "legacy: malformed converter state");
     }
     if (auto c = class_from_label((*slow)["class"].get<std::string>())) cls = *c;
@@ -221,7 +228,10 @@ void apply_tokenizer_config(Json& doc, const FolderConfig& cfg) {
 
   static const Json kNoAdded = Json::array();
   const Json* json_added = nullptr;
-  if (!slow) json_added = doc.contains("added_tokens") && doc["added_tokens"].is_array() ? &doc["added_tokens"] : &kNoAdded;
+  if (!slow)
+    json_added = doc.contains("added_tokens") && doc["added_tokens"].is_array()
+                     ? &doc["added_tokens"]
+                     : &kNoAdded;
   Json fast_kw = init_kwargs(cls, Side::kFast, cfg, json_added);
   // kwargs.update(slow_tokenizer.init_kwargs): the slow tokenizer's values win.
   Json kw = fast_kw;
@@ -234,18 +244,29 @@ void apply_tokenizer_config(Json& doc, const FolderConfig& cfg) {
   apply_add_prefix_space(doc, fast_kw);
 
   switch (cls) {
-    case TokClass::kBert: apply_bert(doc, fast_kw); break;
-    case TokClass::kRoberta: apply_roberta(doc, fast_kw); break;
+    case TokClass::kBert:
+      apply_bert(doc, fast_kw);
+      break;
+    case TokClass::kRoberta:
+      apply_roberta(doc, fast_kw);
+      break;
     case TokClass::kLlama:
-    case TokClass::kGemma: apply_bos_eos_template(doc, fast_kw, kw); break;
+    case TokClass::kGemma:
+      apply_bos_eos_template(doc, fast_kw, kw);
+      break;
     case TokClass::kClip:
-      if (doc.contains("model") && doc["model"].is_object() && doc["model"].contains("end_of_word_suffix") &&
+      if (doc.contains("model") && doc["model"].is_object() &&
+          doc["model"].contains("end_of_word_suffix") &&
           doc["model"]["end_of_word_suffix"].is_string()) {
-        append_decode_hooks(doc, clip_decode_hooks(doc["model"]["end_of_word_suffix"].get<std::string>()));
+        append_decode_hooks(
+            doc, clip_decode_hooks(doc["model"]["end_of_word_suffix"].get<std::string>()));
       }
       break;
-    case TokClass::kWhisper: append_decode_hooks(doc, whisper_decode_hooks()); break;
-    default: break;
+    case TokClass::kWhisper:
+      append_decode_hooks(doc, whisper_decode_hooks());
+      break;
+    default:
+      break;
   }
 }
 

@@ -22,8 +22,8 @@ std::string base64(std::string_view bytes) {
   out.reserve((bytes.size() + 2) / 3 * 4);
   size_t i = 0;
   for (; i + 2 < bytes.size(); i += 3) {
-    uint32_t v = (static_cast<uint8_t>(bytes[i]) << 16) | (static_cast<uint8_t>(bytes[i + 1]) << 8) |
-                 static_cast<uint8_t>(bytes[i + 2]);
+    uint32_t v = (static_cast<uint8_t>(bytes[i]) << 16) |
+                 (static_cast<uint8_t>(bytes[i + 1]) << 8) | static_cast<uint8_t>(bytes[i + 2]);
     for (int s = 18; s >= 0; s -= 6) out.push_back(kAlphabet[(v >> s) & 63]);
   }
   if (i < bytes.size()) {
@@ -86,7 +86,8 @@ Json generate_merges(const std::unordered_map<std::string_view, uint32_t>& vocab
   std::vector<std::pair<Merge, std::pair<uint32_t, uint32_t>>> local;
   for (const auto& [piece, score] : pieces) {
     cuts.clear();
-    for (size_t i = 0; i < piece.size(); i += unicode::utf8_seq_len(static_cast<uint8_t>(piece[i]))) {
+    for (size_t i = 0; i < piece.size();
+         i += unicode::utf8_seq_len(static_cast<uint8_t>(piece[i]))) {
       if (i > 0) cuts.push_back(i);
     }
     local.clear();
@@ -112,7 +113,8 @@ Json generate_merges(const std::unordered_map<std::string_view, uint32_t>& vocab
     return a.right_len > b.right_len;
   });
   Json out = Json::array();
-  for (const Merge& m : merges) out.push_back(Json::array({std::string(m.left), std::string(m.right)}));
+  for (const Merge& m : merges)
+    out.push_back(Json::array({std::string(m.left), std::string(m.right)}));
   return out;
 }
 
@@ -129,7 +131,8 @@ std::string slow_id_to_token(const SentencePieceModel& m, const Json& kwargs, ui
   return m.pieces[id].piece;
 }
 
-uint32_t slow_token_to_id(const SentencePieceModel& m, const Json& kwargs, const std::string& token) {
+uint32_t slow_token_to_id(const SentencePieceModel& m, const Json& kwargs,
+                          const std::string& token) {
   for (const Json& e : kwargs["added_tokens_decoder"]) {
     if (e["content"] == token) return e["id"].get<uint32_t>();
   }
@@ -144,7 +147,10 @@ uint32_t slow_token_to_id(const SentencePieceModel& m, const Json& kwargs, const
 }
 
 Json metaspace(const char* type, const std::string& prepend_scheme, bool split) {
-  return Json{{"type", type}, {"replacement", kSpace}, {"prepend_scheme", prepend_scheme}, {"split", split}};
+  return Json{{"type", type},
+              {"replacement", kSpace},
+              {"prepend_scheme", prepend_scheme},
+              {"split", split}};
 }
 
 // _get_prepend_scheme.
@@ -190,8 +196,8 @@ Json convert_sentencepiece(TokClass cls, const std::string& model_path, const Js
   for (size_t i = cls == TokClass::kT5 ? 0 : 3; i < m.pieces.size(); ++i) {
     vocab_scores.emplace_back(m.pieces[i].piece, static_cast<double>(m.pieces[i].score));
   }
-  if (cls == TokClass::kGemma &&
-      std::none_of(vocab_scores.begin(), vocab_scores.end(), [](const auto& v) { return v.first == "\t"; })) {
+  if (cls == TokClass::kGemma && std::none_of(vocab_scores.begin(), vocab_scores.end(),
+                                              [](const auto& v) { return v.first == "\t"; })) {
     // Older Gemma models lack a tab piece: the <0x09> byte piece takes its place.
     for (auto& v : vocab_scores) {
       if (v.first == "<0x09>") {
@@ -204,12 +210,15 @@ Json convert_sentencepiece(TokClass cls, const std::string& model_path, const Js
     int64_t extra = kwargs.contains("extra_ids") && kwargs["extra_ids"].is_number_integer()
                         ? kwargs["extra_ids"].get<int64_t>()
                         : 100;
-    for (int64_t i = extra - 1; i >= 0; --i) vocab_scores.emplace_back("<extra_id_" + std::to_string(i) + ">", 0.0);
+    for (int64_t i = extra - 1; i >= 0; --i)
+      vocab_scores.emplace_back("<extra_id_" + std::to_string(i) + ">", 0.0);
   }
 
   Json doc = empty_document();
   if (m.trainer_spec.model_type == SpmModelType::kUnigram) {
-    int64_t unk_id = cls == TokClass::kLlama ? 0 : cls == TokClass::kGemma ? 3 : m.trainer_spec.unk_id;
+    int64_t unk_id = cls == TokClass::kLlama   ? 0
+                     : cls == TokClass::kGemma ? 3
+                                               : m.trainer_spec.unk_id;
     if (unk_id < 0 || static_cast<size_t>(unk_id) >= vocab_scores.size()) {
       throw Error(StatusCode::kInvalidArgument,
                   model_path + ": unk_id " + std::to_string(unk_id) + " is not in the vocabulary");
@@ -224,7 +233,8 @@ Json convert_sentencepiece(TokClass cls, const std::string& model_path, const Js
     // SentencePieceExtractor: piece -> id over the model's own pieces (the last id of a
     // repeated piece); GemmaSentencePieceExtractor adds "\t" as <0x09>.
     std::unordered_map<std::string_view, uint32_t> sp_vocab;
-    for (size_t i = 0; i < m.pieces.size(); ++i) sp_vocab[m.pieces[i].piece] = static_cast<uint32_t>(i);
+    for (size_t i = 0; i < m.pieces.size(); ++i)
+      sp_vocab[m.pieces[i].piece] = static_cast<uint32_t>(i);
     if (cls == TokClass::kGemma && !sp_vocab.count("\t")) {
       if (auto it = sp_vocab.find("<0x09>"); it != sp_vocab.end()) sp_vocab["\t"] = it->second;
     }
@@ -253,8 +263,9 @@ Json convert_sentencepiece(TokClass cls, const std::string& model_path, const Js
     PyAddedToken t;
     t.content = p.piece;
     t.normalized = false;
-    t.special = p.type == PieceType::kControl ||
-                (cls == TokClass::kGemma && (p.piece == "<start_of_turn>" || p.piece == "<end_of_turn>"));
+    t.special =
+        p.type == PieceType::kControl ||
+        (cls == TokClass::kGemma && (p.piece == "<start_of_turn>" || p.piece == "<end_of_turn>"));
     added.push_back(std::move(t));
   }
   append_added_tokens(doc, added);
@@ -268,20 +279,25 @@ Json convert_sentencepiece(TokClass cls, const std::string& model_path, const Js
       seq.push_back(Json{{"type", "Replace"}, {"pattern", {{"String", " "}}}, {"content", kSpace}});
       doc["normalizer"] = Json{{"type", "Sequence"}, {"normalizers", std::move(seq)}};
     } else {
-      doc["pre_tokenizer"] = metaspace("Metaspace", prepend_scheme(add_prefix_space, legacy), false);
+      doc["pre_tokenizer"] =
+          metaspace("Metaspace", prepend_scheme(add_prefix_space, legacy), false);
     }
-    Json dec = Json::array({replace_decoder(kSpace, " "), Json{{"type", "ByteFallback"}}, Json{{"type", "Fuse"}}});
-    if (add_prefix_space) dec.push_back(Json{{"type", "Strip"}, {"content", " "}, {"start", 1}, {"stop", 0}});
+    Json dec = Json::array(
+        {replace_decoder(kSpace, " "), Json{{"type", "ByteFallback"}}, Json{{"type", "Fuse"}}});
+    if (add_prefix_space)
+      dec.push_back(Json{{"type", "Strip"}, {"content", " "}, {"start", 1}, {"stop", 0}});
     doc["decoder"] = Json{{"type", "Sequence"}, {"decoders", std::move(dec)}};
   } else if (cls == TokClass::kGemma) {
-    doc["normalizer"] = Json{{"type", "Replace"}, {"pattern", {{"String", " "}}}, {"content", kSpace}};
+    doc["normalizer"] =
+        Json{{"type", "Replace"}, {"pattern", {{"String", " "}}}, {"content", kSpace}};
     doc["pre_tokenizer"] = Json{{"type", "Split"},
                                 {"pattern", {{"String", " "}}},
                                 {"behavior", "MergedWithPrevious"},
                                 {"invert", false}};
-    doc["decoder"] = Json{{"type", "Sequence"},
-                          {"decoders", Json::array({replace_decoder(kSpace, " "), Json{{"type", "ByteFallback"}},
-                                                    Json{{"type", "Fuse"}}})}};
+    doc["decoder"] =
+        Json{{"type", "Sequence"},
+             {"decoders", Json::array({replace_decoder(kSpace, " "), Json{{"type", "ByteFallback"}},
+                                       Json{{"type", "Fuse"}}})}};
   } else {  // T5: the SpmConverter defaults
     Json seq = Json::array();
     if (!m.normalizer_spec.precompiled_charsmap.empty()) {
@@ -289,7 +305,8 @@ Json convert_sentencepiece(TokClass cls, const std::string& model_path, const Js
                          {"precompiled_charsmap", base64(m.normalizer_spec.precompiled_charsmap)}});
     }
     seq.push_back(Json{{"type", "Strip"}, {"strip_left", false}, {"strip_right", true}});
-    seq.push_back(Json{{"type", "Replace"}, {"pattern", {{"Regex", " {2,}"}}}, {"content", kSpace}});
+    seq.push_back(
+        Json{{"type", "Replace"}, {"pattern", {{"Regex", " {2,}"}}}, {"content", kSpace}});
     doc["normalizer"] = Json{{"type", "Sequence"}, {"normalizers", std::move(seq)}};
     std::string scheme = prepend_scheme(add_prefix_space, legacy);
     doc["pre_tokenizer"] = metaspace("Metaspace", scheme, true);

@@ -97,9 +97,15 @@ class WireReader {
   // Skips the value of an unknown field.
   void skip(uint32_t field, uint32_t wire, int depth = 0) {
     switch (wire) {
-      case kVarint: varint(); return;
-      case kFixed64: skip_fixed64(); return;
-      case kFixed32: fixed32(); return;
+      case kVarint:
+        varint();
+        return;
+      case kFixed64:
+        skip_fixed64();
+        return;
+      case kFixed32:
+        fixed32();
+        return;
       case kLengthDelimited: {
         size_t ignored;
         bytes(&ignored);
@@ -209,19 +215,44 @@ void parse_trainer_spec(std::string_view data, size_t base, SpmTrainerSpec& out)
         if (v >= 1 && v <= 4) out.model_type = static_cast<SpmModelType>(v);
         break;
       }
-      case 4: out.vocab_size = int32_field(); break;
-      case 24: out.treat_whitespace_as_suffix = bool_field(); break;
-      case 25: out.split_digits = bool_field(); break;
-      case 35: out.byte_fallback = bool_field(); break;
-      case 40: out.unk_id = int32_field(); break;
-      case 41: out.bos_id = int32_field(); break;
-      case 42: out.eos_id = int32_field(); break;
-      case 43: out.pad_id = int32_field(); break;
-      case 45: out.unk_piece = string_field("trainer_spec.unk_piece"); break;
-      case 46: out.bos_piece = string_field("trainer_spec.bos_piece"); break;
-      case 47: out.eos_piece = string_field("trainer_spec.eos_piece"); break;
-      case 48: out.pad_piece = string_field("trainer_spec.pad_piece"); break;
-      default: r.skip(field, wire);
+      case 4:
+        out.vocab_size = int32_field();
+        break;
+      case 24:
+        out.treat_whitespace_as_suffix = bool_field();
+        break;
+      case 25:
+        out.split_digits = bool_field();
+        break;
+      case 35:
+        out.byte_fallback = bool_field();
+        break;
+      case 40:
+        out.unk_id = int32_field();
+        break;
+      case 41:
+        out.bos_id = int32_field();
+        break;
+      case 42:
+        out.eos_id = int32_field();
+        break;
+      case 43:
+        out.pad_id = int32_field();
+        break;
+      case 45:
+        out.unk_piece = string_field("trainer_spec.unk_piece");
+        break;
+      case 46:
+        out.bos_piece = string_field("trainer_spec.bos_piece");
+        break;
+      case 47:
+        out.eos_piece = string_field("trainer_spec.eos_piece");
+        break;
+      case 48:
+        out.pad_piece = string_field("trainer_spec.pad_piece");
+        break;
+      default:
+        r.skip(field, wire);
     }
   }
 }
@@ -250,11 +281,13 @@ void parse_normalizer_spec(std::string_view data, size_t base, SpmNormalizerSpec
       case 5: {
         expect_wire(r, at, field, wire, kVarint);
         bool v = r.varint() != 0;
-        (field == 3 ? out.add_dummy_prefix
-                    : field == 4 ? out.remove_extra_whitespaces : out.escape_whitespaces) = v;
+        (field == 3   ? out.add_dummy_prefix
+         : field == 4 ? out.remove_extra_whitespaces
+                      : out.escape_whitespaces) = v;
         break;
       }
-      default: r.skip(field, wire);
+      default:
+        r.skip(field, wire);
     }
   }
 }

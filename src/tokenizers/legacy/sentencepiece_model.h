@@ -49,11 +49,11 @@ struct SpmTrainerSpec {
 
 // The fields of NormalizerSpec the converters read, with the proto's defaults.
 struct SpmNormalizerSpec {
-  std::string name;                  // field 1
-  std::string precompiled_charsmap;  // field 2 (raw bytes)
-  bool add_dummy_prefix = true;      // field 3
+  std::string name;                      // field 1
+  std::string precompiled_charsmap;      // field 2 (raw bytes)
+  bool add_dummy_prefix = true;          // field 3
   bool remove_extra_whitespaces = true;  // field 4
-  bool escape_whitespaces = true;    // field 5
+  bool escape_whitespaces = true;        // field 5
 };
 
 struct SentencePieceModel {

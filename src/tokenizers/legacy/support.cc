@@ -21,18 +21,14 @@ bool PyAddedToken::same_as(const PyAddedToken& o) const {
 }
 
 Json PyAddedToken::to_added_json(uint32_t id) const {
-  return Json{{"id", id},
-              {"content", content},
-              {"single_word", single_word},
-              {"lstrip", lstrip},
-              {"rstrip", rstrip},
-              {"normalized", resolved_normalized()},
+  return Json{{"id", id},          {"content", content}, {"single_word", single_word},
+              {"lstrip", lstrip},  {"rstrip", rstrip},   {"normalized", resolved_normalized()},
               {"special", special}};
 }
 
 Json PyAddedToken::to_config_json() const {
-  Json j{{"__type", "AddedToken"},   {"content", content}, {"single_word", single_word},
-         {"lstrip", lstrip},         {"rstrip", rstrip},   {"special", special}};
+  Json j{{"__type", "AddedToken"}, {"content", content}, {"single_word", single_word},
+         {"lstrip", lstrip},       {"rstrip", rstrip},   {"special", special}};
   if (normalized) j["normalized"] = *normalized;
   return j;
 }
@@ -87,9 +83,10 @@ Json special_value_to_json(const SpecialValue& v) {
 // ---- documents -------------------------------------------------------------------------------
 
 Json empty_document() {
-  return Json{{"version", "1.0"},       {"truncation", nullptr}, {"padding", nullptr},
-              {"added_tokens", Json::array()}, {"normalizer", nullptr},
-              {"pre_tokenizer", nullptr}, {"post_processor", nullptr}, {"decoder", nullptr}};
+  return Json{{"version", "1.0"},          {"truncation", nullptr},
+              {"padding", nullptr},        {"added_tokens", Json::array()},
+              {"normalizer", nullptr},     {"pre_tokenizer", nullptr},
+              {"post_processor", nullptr}, {"decoder", nullptr}};
 }
 
 DocVocab::DocVocab(const Json& doc) : doc_(&doc) {
@@ -206,15 +203,16 @@ Json template_processing(const std::string& single, const std::string& pair,
         }
         out.push_back(Json{{"Sequence", Json{{"id", seq}, {"type_id", type_id.value_or(t)}}}});
       } else {
-        out.push_back(
-            Json{{"SpecialToken", Json{{"id", std::string(id)}, {"type_id", type_id.value_or(0)}}}});
+        out.push_back(Json{
+            {"SpecialToken", Json{{"id", std::string(id)}, {"type_id", type_id.value_or(0)}}}});
       }
     }
     return out;
   };
   Json specials = Json::object();
   for (const auto& [token, id] : special_tokens) {
-    specials[token] = Json{{"id", token}, {"ids", Json::array({id})}, {"tokens", Json::array({token})}};
+    specials[token] =
+        Json{{"id", token}, {"ids", Json::array({id})}, {"tokens", Json::array({token})}};
   }
   return Json{{"type", "TemplateProcessing"},
               {"single", parse(single)},
@@ -268,10 +266,24 @@ Json read_json_file(const std::string& path) {
 
 bool is_py_space(char32_t c) {
   switch (c) {
-    case 0x09: case 0x0A: case 0x0B: case 0x0C: case 0x0D:
-    case 0x1C: case 0x1D: case 0x1E: case 0x1F: case 0x20:
-    case 0x85: case 0xA0: case 0x1680: case 0x2028: case 0x2029:
-    case 0x202F: case 0x205F: case 0x3000:
+    case 0x09:
+    case 0x0A:
+    case 0x0B:
+    case 0x0C:
+    case 0x0D:
+    case 0x1C:
+    case 0x1D:
+    case 0x1E:
+    case 0x1F:
+    case 0x20:
+    case 0x85:
+    case 0xA0:
+    case 0x1680:
+    case 0x2028:
+    case 0x2029:
+    case 0x202F:
+    case 0x205F:
+    case 0x3000:
       return true;
     default:
       return c >= 0x2000 && c <= 0x200A;

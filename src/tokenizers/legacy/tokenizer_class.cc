@@ -18,7 +18,7 @@ enum class Wrap : uint8_t {
   kNone,                  // kept as str
   kPlain,                 // AddedToken(t, lstrip=False, rstrip=False)
   kSpecial,               // AddedToken(t, special=True)
-  kSpecialNotNormalized,  // AddedToken(t, [lstrip=False, rstrip=False,] normalized=False, special=True)
+  kSpecialNotNormalized,  // AddedToken(t, normalized=False, special=True) (+ no strips)
   kMask,                  // AddedToken(t, lstrip=True, rstrip=False, normalized=False)
 };
 
@@ -38,12 +38,13 @@ ClassParams class_params(TokClass cls, Side side) {
   const char* eot = "<|endoftext|>";
   switch (cls) {
     case TokClass::kBert:
-      return {{{"unk_token", "[UNK]", Wrap::kNone},
-               {"sep_token", "[SEP]", Wrap::kNone},
-               {"pad_token", "[PAD]", Wrap::kNone},
-               {"cls_token", "[CLS]", Wrap::kNone},
-               {"mask_token", "[MASK]", Wrap::kNone}},
-              {{"do_lower_case", true}, {"tokenize_chinese_chars", true}, {"strip_accents", nullptr}}};
+      return {
+          {{"unk_token", "[UNK]", Wrap::kNone},
+           {"sep_token", "[SEP]", Wrap::kNone},
+           {"pad_token", "[PAD]", Wrap::kNone},
+           {"cls_token", "[CLS]", Wrap::kNone},
+           {"mask_token", "[MASK]", Wrap::kNone}},
+          {{"do_lower_case", true}, {"tokenize_chinese_chars", true}, {"strip_accents", nullptr}}};
     case TokClass::kGpt2:
     case TokClass::kCodeGen: {
       Wrap w = !slow ? Wrap::kNone : cls == TokClass::kGpt2 ? Wrap::kPlain : Wrap::kSpecial;
@@ -128,8 +129,11 @@ PyAddedToken wrap_string(const std::string& s, Wrap w) {
   t.content = s;
   switch (w) {
     case Wrap::kNone:
-    case Wrap::kPlain: break;
-    case Wrap::kSpecial: t.special = true; break;
+    case Wrap::kPlain:
+      break;
+    case Wrap::kSpecial:
+      t.special = true;
+      break;
     case Wrap::kSpecialNotNormalized:
       t.normalized = false;
       t.special = true;
@@ -194,7 +198,8 @@ std::vector<std::pair<uint32_t, PyAddedToken>> read_decoder(const Json& src, boo
         if (ok) id = id * 10 + static_cast<uint64_t>(c - '0');
       }
       if (!ok || id > UINT32_MAX) {
-        throw Error(StatusCode::kInvalidArgument, where + ": key \"" + key + "\" is not a token id");
+        throw Error(StatusCode::kInvalidArgument,
+                    where + ": key \"" + key + "\" is not a token id");
       }
       out.emplace_back(static_cast<uint32_t>(id),
                        py_added_token_from_dict(it.value(), where + "[\"" + key + "\"]"));
@@ -244,7 +249,8 @@ void t5_extra_ids(Json& kw) {
     throw Error(StatusCode::kInvalidArgument, "tokenizer_config.json: $.extra_ids out of range");
   }
   std::vector<SpecialValue> list;
-  bool given = kw.contains("additional_special_tokens") && !kw["additional_special_tokens"].is_null();
+  bool given =
+      kw.contains("additional_special_tokens") && !kw["additional_special_tokens"].is_null();
   if (given) list = special_list(kw["additional_special_tokens"], "additional_special_tokens");
   size_t n_extra = 0;
   for (const auto& v : list) n_extra += v.token.content.find("<extra_id_") != std::string::npos;
@@ -265,7 +271,8 @@ void t5_extra_ids(Json& kw) {
 
 }  // namespace
 
-Json init_kwargs(TokClass cls, Side side, const FolderConfig& cfg, const Json* tokenizer_json_added) {
+Json init_kwargs(TokClass cls, Side side, const FolderConfig& cfg,
+                 const Json* tokenizer_json_added) {
   Json kw = cfg.tokenizer_config.is_object() ? cfg.tokenizer_config : Json::object();
   kw.erase("tokenizer_class");
   kw.erase("init_inputs");
@@ -291,7 +298,8 @@ Json init_kwargs(TokClass cls, Side side, const FolderConfig& cfg, const Json* t
                                   "tokenizer_config.json: $.additional_special_tokens");
           }
           std::unordered_map<std::string, std::vector<size_t>> by_content;
-          for (size_t k = 0; k < merged.size(); ++k) by_content[merged[k].token.content].push_back(k);
+          for (size_t k = 0; k < merged.size(); ++k)
+            by_content[merged[k].token.content].push_back(k);
           for (size_t i = 0; i < value.size(); ++i) {
             SpecialValue v;
             if (value[i].is_object()) {
@@ -350,7 +358,8 @@ Json init_kwargs(TokClass cls, Side side, const FolderConfig& cfg, const Json* t
   // Validate every special value now, so later reads cannot fail.
   for (const char* key : kSpecialAttributes) special_at(kw, key);
   if (kw.contains("additional_special_tokens")) {
-    special_list(kw["additional_special_tokens"], "tokenizer_config.json: $.additional_special_tokens");
+    special_list(kw["additional_special_tokens"],
+                 "tokenizer_config.json: $.additional_special_tokens");
   }
   if (side == Side::kSlow) deep_copy_resolve(kw);
 
@@ -390,9 +399,10 @@ std::vector<SpecialValue> all_special_tokens_extended(const Json& kwargs) {
     }
   }
   if (kwargs.contains("extra_special_tokens") && kwargs["extra_special_tokens"].is_object()) {
-    for (auto it = kwargs["extra_special_tokens"].begin(); it != kwargs["extra_special_tokens"].end();
-         ++it) {
-      add_one(parse_special_value(it.value(), "tokenizer_config.json: $.extra_special_tokens." + it.key()));
+    for (auto it = kwargs["extra_special_tokens"].begin();
+         it != kwargs["extra_special_tokens"].end(); ++it) {
+      add_one(parse_special_value(it.value(),
+                                  "tokenizer_config.json: $.extra_special_tokens." + it.key()));
     }
   }
   return out;
@@ -417,22 +427,16 @@ std::optional<std::string> kwarg_str(const Json& kwargs, std::string_view key) {
 namespace {
 
 std::optional<TokClass> class_from_name(std::string name) {
-  if (name.size() > 4 && name.compare(name.size() - 4, 4, "Fast") == 0) name.resize(name.size() - 4);
+  if (name.size() > 4 && name.compare(name.size() - 4, 4, "Fast") == 0)
+    name.resize(name.size() - 4);
   static const std::map<std::string, TokClass> kNames = {
-      {"PreTrainedTokenizer", TokClass::kGeneric},
-      {"BertTokenizer", TokClass::kBert},
-      {"DistilBertTokenizer", TokClass::kBert},
-      {"ElectraTokenizer", TokClass::kBert},
-      {"GPT2Tokenizer", TokClass::kGpt2},
-      {"CodeGenTokenizer", TokClass::kCodeGen},
-      {"RobertaTokenizer", TokClass::kRoberta},
-      {"CLIPTokenizer", TokClass::kClip},
-      {"WhisperTokenizer", TokClass::kWhisper},
-      {"Qwen2Tokenizer", TokClass::kQwen2},
-      {"LlamaTokenizer", TokClass::kLlama},
-      {"CodeLlamaTokenizer", TokClass::kLlama},
-      {"GemmaTokenizer", TokClass::kGemma},
-      {"T5Tokenizer", TokClass::kT5},
+      {"PreTrainedTokenizer", TokClass::kGeneric}, {"BertTokenizer", TokClass::kBert},
+      {"DistilBertTokenizer", TokClass::kBert},    {"ElectraTokenizer", TokClass::kBert},
+      {"GPT2Tokenizer", TokClass::kGpt2},          {"CodeGenTokenizer", TokClass::kCodeGen},
+      {"RobertaTokenizer", TokClass::kRoberta},    {"CLIPTokenizer", TokClass::kClip},
+      {"WhisperTokenizer", TokClass::kWhisper},    {"Qwen2Tokenizer", TokClass::kQwen2},
+      {"LlamaTokenizer", TokClass::kLlama},        {"CodeLlamaTokenizer", TokClass::kLlama},
+      {"GemmaTokenizer", TokClass::kGemma},        {"T5Tokenizer", TokClass::kT5},
       {"MarianTokenizer", TokClass::kMarian},
   };
   auto it = kNames.find(name);
@@ -443,20 +447,20 @@ std::optional<TokClass> class_from_name(std::string name) {
 // transformers' TOKENIZER_MAPPING_NAMES for the model types whose tokenizer class is modelled.
 std::optional<TokClass> class_from_model_type(const std::string& t) {
   static const std::map<std::string, TokClass> kTypes = {
-      {"bert", TokClass::kBert},        {"distilbert", TokClass::kBert},
-      {"electra", TokClass::kBert},     {"gpt2", TokClass::kGpt2},
-      {"opt", TokClass::kGpt2},         {"gptj", TokClass::kGpt2},
-      {"gpt_neo", TokClass::kGpt2},     {"starcoder2", TokClass::kGpt2},
-      {"codegen", TokClass::kCodeGen},  {"phi", TokClass::kCodeGen},
-      {"roberta", TokClass::kRoberta},  {"clip", TokClass::kClip},
-      {"whisper", TokClass::kWhisper},  {"qwen2", TokClass::kQwen2},
-      {"qwen2_moe", TokClass::kQwen2},  {"qwen3", TokClass::kQwen2},
-      {"llama", TokClass::kLlama},      {"mistral", TokClass::kLlama},
-      {"mixtral", TokClass::kLlama},    {"phi3", TokClass::kLlama},
-      {"gemma", TokClass::kGemma},      {"gemma2", TokClass::kGemma},
-      {"gemma3", TokClass::kGemma},     {"t5", TokClass::kT5},
-      {"falcon", TokClass::kGeneric},   {"gpt_neox", TokClass::kGeneric},
-      {"bloom", TokClass::kGeneric},    {"marian", TokClass::kMarian},
+      {"bert", TokClass::kBert},       {"distilbert", TokClass::kBert},
+      {"electra", TokClass::kBert},    {"gpt2", TokClass::kGpt2},
+      {"opt", TokClass::kGpt2},        {"gptj", TokClass::kGpt2},
+      {"gpt_neo", TokClass::kGpt2},    {"starcoder2", TokClass::kGpt2},
+      {"codegen", TokClass::kCodeGen}, {"phi", TokClass::kCodeGen},
+      {"roberta", TokClass::kRoberta}, {"clip", TokClass::kClip},
+      {"whisper", TokClass::kWhisper}, {"qwen2", TokClass::kQwen2},
+      {"qwen2_moe", TokClass::kQwen2}, {"qwen3", TokClass::kQwen2},
+      {"llama", TokClass::kLlama},     {"mistral", TokClass::kLlama},
+      {"mixtral", TokClass::kLlama},   {"phi3", TokClass::kLlama},
+      {"gemma", TokClass::kGemma},     {"gemma2", TokClass::kGemma},
+      {"gemma3", TokClass::kGemma},    {"t5", TokClass::kT5},
+      {"falcon", TokClass::kGeneric},  {"gpt_neox", TokClass::kGeneric},
+      {"bloom", TokClass::kGeneric},   {"marian", TokClass::kMarian},
   };
   auto it = kTypes.find(t);
   if (it == kTypes.end()) return std::nullopt;
@@ -481,7 +485,8 @@ ResolvedClass resolve_tokenizer_class(const FolderConfig& cfg) {
     return r;
   }
   if (cfg.config.is_object()) {
-    if (cfg.config.contains("tokenizer_class") && from_name(cfg.config["tokenizer_class"])) return r;
+    if (cfg.config.contains("tokenizer_class") && from_name(cfg.config["tokenizer_class"]))
+      return r;
     if (cfg.config.contains("model_type") && cfg.config["model_type"].is_string()) {
       std::string t = cfg.config["model_type"].get<std::string>();
       r.name = "model_type " + t;

@@ -32,9 +32,9 @@ uint32_t slow_token_id(const Json& vocab, const Json& kwargs, const std::string&
     auto it = vocab.find(*t);
     if (it != vocab.end()) return it->get<uint32_t>();
   }
-  throw Error(StatusCode::kInvalidArgument,
-              "vocab.txt: neither \"" + token + "\" nor the unknown token \"" + unk +
-                  "\" is in the vocabulary");
+  throw Error(StatusCode::kInvalidArgument, "vocab.txt: neither \"" + token +
+                                                "\" nor the unknown token \"" + unk +
+                                                "\" is in the vocabulary");
 }
 
 std::string content_of(const Json& kwargs, std::string_view key) {
@@ -60,13 +60,15 @@ Json convert_vocab_txt(const std::string& vocab_path, const Json& kwargs) {
   // BertConverter reads the BasicTokenizer's options; without basic tokenization they are all
   // false (BertTokenizerFast.__init__ then re-applies its own arguments).
   const bool basic = kwarg_bool(kwargs, "do_basic_tokenize", true);
-  Json strip_accents = basic && kwargs.contains("strip_accents") ? kwargs["strip_accents"] : Json(false);
+  Json strip_accents =
+      basic && kwargs.contains("strip_accents") ? kwargs["strip_accents"] : Json(false);
   if (!basic) strip_accents = false;
-  doc["normalizer"] = Json{{"type", "BertNormalizer"},
-                           {"clean_text", true},
-                           {"handle_chinese_chars", basic && kwarg_bool(kwargs, "tokenize_chinese_chars", true)},
-                           {"strip_accents", strip_accents},
-                           {"lowercase", basic && kwarg_bool(kwargs, "do_lower_case", true)}};
+  doc["normalizer"] =
+      Json{{"type", "BertNormalizer"},
+           {"clean_text", true},
+           {"handle_chinese_chars", basic && kwarg_bool(kwargs, "tokenize_chinese_chars", true)},
+           {"strip_accents", strip_accents},
+           {"lowercase", basic && kwarg_bool(kwargs, "do_lower_case", true)}};
   doc["pre_tokenizer"] = Json{{"type", "BertPreTokenizer"}};
   doc["post_processor"] = template_processing(cls + ":0 $A:0 " + sep + ":0",
                                               cls + ":0 $A:0 " + sep + ":0 $B:1 " + sep + ":1",

@@ -27,14 +27,13 @@ constexpr double kUnkPenalty = 10.0;
 // last bits. nlohmann has parsed the nearest double; its shortest representation gives back
 // the file's digits (files store shortest representations), which are then re-read the serde
 // way.
-// serde_json's POW10 table: the nearest double to each 1eN.
-const std::array<double, 309> kPow10 = [] {
-  std::array<double, 309> t{};
-  for (int i = 0; i < 309; ++i) t[i] = std::strtod(("1e" + std::to_string(i)).c_str(), nullptr);
-  return t;
-}();
-
 double serde_json_f64(const Json& v) {
+  // serde_json's POW10 table: the nearest double to each 1eN.
+  static const std::array<double, 309> kPow10 = [] {
+    std::array<double, 309> t{};
+    for (int i = 0; i < 309; ++i) t[i] = std::strtod(("1e" + std::to_string(i)).c_str(), nullptr);
+    return t;
+  }();
   if (v.is_number_unsigned()) return static_cast<double>(v.get<uint64_t>());
   if (v.is_number_integer()) return static_cast<double>(v.get<int64_t>());
   const double d = v.get<double>();

@@ -6,9 +6,9 @@
 // tests/parity/auto_tokenizer_parity_test.cc.
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <cstring>
 #include <map>
 #include <random>
 
@@ -34,11 +34,15 @@ std::string varint(uint64_t v) {
   } while (v);
   return out;
 }
-std::string tag(uint32_t field, uint32_t wire) { return varint((field << 3) | wire); }
+std::string tag(uint32_t field, uint32_t wire) {
+  return varint((field << 3) | wire);
+}
 std::string len_field(uint32_t field, const std::string& payload) {
   return tag(field, 2) + varint(payload.size()) + payload;
 }
-std::string varint_field(uint32_t field, uint64_t v) { return tag(field, 0) + varint(v); }
+std::string varint_field(uint32_t field, uint64_t v) {
+  return tag(field, 0) + varint(v);
+}
 std::string float_field(uint32_t field, float f) {
   uint32_t bits;
   std::memcpy(&bits, &f, 4);
@@ -79,11 +83,12 @@ std::string read_bytes(const fs::path& p) {
 // ---- protobuf reader -------------------------------------------------------------------------
 
 TEST(SentencePieceModelTest, ParsesFieldsAndKeepsProtoDefaults) {
-  std::string bytes = piece("<unk>", 0.0f, 2) + piece("\xE2\x96\x81the", -3.5f, 1) +
-                      len_field(2, varint_field(3, 2) + varint_field(35, 1) + varint_field(40, 0) +
-                                       len_field(45, "<UNK>")) +
-                      len_field(3, len_field(1, "nmt_nfkc") + len_field(2, std::string("\x00\x01\xFF", 3)) +
-                                       varint_field(3, 0));
+  std::string bytes =
+      piece("<unk>", 0.0f, 2) + piece("\xE2\x96\x81the", -3.5f, 1) +
+      len_field(2, varint_field(3, 2) + varint_field(35, 1) + varint_field(40, 0) +
+                       len_field(45, "<UNK>")) +
+      len_field(3, len_field(1, "nmt_nfkc") + len_field(2, std::string("\x00\x01\xFF", 3)) +
+                       varint_field(3, 0));
   SentencePieceModel m = parse_sentencepiece_model(bytes);
   ASSERT_EQ(m.pieces.size(), 2u);
   EXPECT_EQ(m.pieces[0].piece, "<unk>");
@@ -110,9 +115,11 @@ TEST(SentencePieceModelTest, EmptyInputIsAnEmptyModel) {
 TEST(SentencePieceModelTest, ProtobufMergeRules) {
   std::string bytes =
       // unknown fields of every wire type, at top level and inside a piece
-      varint_field(9, 300) + tag(10, 1) + std::string(8, '\x7F') + len_field(11, "xyz") + tag(12, 5) +
-      std::string(4, '\0') + tag(13, 3) + varint_field(1, 1) + tag(14, 3) + tag(14, 4) + tag(13, 4) +
-      len_field(1, len_field(1, "a") + varint_field(99, 5) + float_field(2, 1.0f) + varint_field(3, 42)) +
+      varint_field(9, 300) + tag(10, 1) + std::string(8, '\x7F') + len_field(11, "xyz") +
+      tag(12, 5) + std::string(4, '\0') + tag(13, 3) + varint_field(1, 1) + tag(14, 3) +
+      tag(14, 4) + tag(13, 4) +
+      len_field(
+          1, len_field(1, "a") + varint_field(99, 5) + float_field(2, 1.0f) + varint_field(3, 42)) +
       // trainer_spec twice: merged; the last scalar wins
       len_field(2, varint_field(40, 5) + varint_field(41, 7)) + len_field(2, varint_field(40, 3)) +
       // pad_id = -1 as a 10-byte varint; model_type out of range keeps the default
@@ -128,18 +135,24 @@ TEST(SentencePieceModelTest, ProtobufMergeRules) {
 }
 
 TEST(SentencePieceModelTest, HostileInputsAreCleanErrors) {
-  expect_corrupt("\x0A", "truncated varint");                       // tag, no length
-  expect_corrupt("\x0A\x80", "truncated varint");                   // length varint cut
-  expect_corrupt("\x0A\x05" "ab", "runs past the end");             // length past the end
-  expect_corrupt(len_field(1, "\x0A\x09" "abc"), "byte 3: length 9 runs past");  // absolute offset
-  expect_corrupt(varint_field(1, 5), "wire type 0, expected 2");    // pieces as a varint
+  expect_corrupt("\x0A", "truncated varint");      // tag, no length
+  expect_corrupt("\x0A\x80", "truncated varint");  // length varint cut
+  expect_corrupt(
+      "\x0A\x05"
+      "ab",
+      "runs past the end");  // length past the end
+  expect_corrupt(len_field(1,
+                           "\x0A\x09"
+                           "abc"),
+                 "byte 3: length 9 runs past");                   // absolute offset
+  expect_corrupt(varint_field(1, 5), "wire type 0, expected 2");  // pieces as a varint
   expect_corrupt(len_field(1, len_field(2, "abcd")), "field 2 has wire type 2");  // score as bytes
   expect_corrupt(len_field(1, tag(2, 5) + "ab"), "truncated 32-bit");
   expect_corrupt(tag(9, 1) + "1234567", "truncated 64-bit");
   expect_corrupt("\x0E", "invalid wire type 6");
   expect_corrupt("\x0F", "invalid wire type 7");
   expect_corrupt(std::string(1, '\0'), "invalid field number 0");
-  expect_corrupt(std::string(11, '\xFF') + "\x01", "varint");       // more than 10 bytes
+  expect_corrupt(std::string(11, '\xFF') + "\x01", "varint");  // more than 10 bytes
   expect_corrupt(tag(9, 0) + std::string(9, '\xFF') + "\x02", "longer than 64 bits");
   expect_corrupt(tag(13, 3) + varint_field(1, 1), "unterminated group");
   expect_corrupt(tag(13, 3) + tag(14, 4), "does not match");
@@ -164,7 +177,8 @@ TEST(SentencePieceModelTest, RandomAndMutatedBytesNeverCrash) {
       for (char& c : bytes) c = static_cast<char>(rng());
     } else {
       bytes = base.substr(0, rng() % (base.size() + 1));
-      for (int k = rng() % 4; k > 0 && !bytes.empty(); --k) bytes[rng() % bytes.size()] = static_cast<char>(rng());
+      for (int k = rng() % 4; k > 0 && !bytes.empty(); --k)
+        bytes[rng() % bytes.size()] = static_cast<char>(rng());
     }
     try {
       parse_sentencepiece_model(bytes);
@@ -234,7 +248,8 @@ class TempFolder {
  public:
   TempFolder() {
     static int n = 0;
-    dir_ = fs::temp_directory_path() / ("mlhub_legacy_test_" + std::to_string(::getpid()) + "_" + std::to_string(n++));
+    dir_ = fs::temp_directory_path() /
+           ("mlhub_legacy_test_" + std::to_string(::getpid()) + "_" + std::to_string(n++));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
@@ -261,9 +276,11 @@ class TempFolder {
   fs::path dir_;
 };
 
-Json added(uint32_t id, const std::string& content, bool special, bool normalized, bool lstrip = false) {
-  return Json{{"id", id},         {"content", content}, {"single_word", false}, {"lstrip", lstrip},
-              {"rstrip", false},  {"normalized", normalized}, {"special", special}};
+Json added(uint32_t id, const std::string& content, bool special, bool normalized,
+           bool lstrip = false) {
+  return Json{{"id", id},          {"content", content}, {"single_word", false},
+              {"lstrip", lstrip},  {"rstrip", false},    {"normalized", normalized},
+              {"special", special}};
 }
 
 // t, j = load({"vocab.txt": "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nhello\r\nworld\n\nhello\n##s",
@@ -277,7 +294,8 @@ Json added(uint32_t id, const std::string& content, bool special, bool normalize
 TEST(LegacyConvertTest, BertVocabTxt) {
   TempFolder f;
   f.write("vocab.txt", "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nhello\r\nworld\n\nhello\n##s")
-      .write("tokenizer_config.json", R"({"do_lower_case": false, "tokenize_chinese_chars": false})")
+      .write("tokenizer_config.json",
+             R"({"do_lower_case": false, "tokenize_chinese_chars": false})")
       .write("config.json", R"({"model_type": "bert"})");
   Json doc = f.load();
   EXPECT_EQ(doc["model"]["type"], "WordPiece");
@@ -289,11 +307,14 @@ TEST(LegacyConvertTest, BertVocabTxt) {
   EXPECT_EQ(doc["pre_tokenizer"]["type"], "BertPreTokenizer");
   EXPECT_EQ(doc["post_processor"]["special_tokens"]["[CLS]"]["ids"], Json::array({2}));
   EXPECT_EQ(doc["post_processor"]["special_tokens"]["[SEP]"]["ids"], Json::array({3}));
-  EXPECT_EQ(doc["post_processor"]["pair"][4], Json::parse(R"({"SpecialToken": {"id": "[SEP]", "type_id": 1}})"));
-  EXPECT_EQ(doc["decoder"], Json::parse(R"({"type": "WordPiece", "prefix": "##", "cleanup": true})"));
+  EXPECT_EQ(doc["post_processor"]["pair"][4],
+            Json::parse(R"({"SpecialToken": {"id": "[SEP]", "type_id": 1}})"));
+  EXPECT_EQ(doc["decoder"],
+            Json::parse(R"({"type": "WordPiece", "prefix": "##", "cleanup": true})"));
   Json want = Json::array();
   for (uint32_t i = 0; i < 5; ++i) {
-    want.push_back(added(i, std::vector<std::string>{"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"}[i], true, false));
+    want.push_back(added(
+        i, std::vector<std::string>{"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"}[i], true, false));
   }
   // unk, sep, pad, cls, mask is the order transformers adds them in; ids are what matters.
   Json got = doc["added_tokens"];
@@ -305,7 +326,8 @@ TEST(LegacyConvertTest, BertVocabTxt) {
 // for merges in ["#version: 0.2\na b\na b\nab c\n", "#version: 0.2\na b\nab c"]:
 //   t, j = load({"vocab.json": {"a": 0, "b": 1, "ab": 2, "c": 3, "abc": 4, "<|endoftext|>": 5},
 //                "merges.txt": merges,
-//                "tokenizer_config.json": {"tokenizer_class": "GPT2Tokenizer", "add_prefix_space": True}})
+//                "tokenizer_config.json": {"tokenizer_class": "GPT2Tokenizer",
+//                                          "add_prefix_space": True}})
 // -> merges [["a", "b"], ["ab", "c"]], then [["a", "b"]] (GPT2Tokenizer drops the first and
 //    the last split("\n") element); pre_tokenizer ByteLevel(add_prefix_space=True);
 //    added [<|endoftext|> id 5, normalized True, special True]
@@ -316,7 +338,8 @@ TEST(LegacyConvertTest, Gpt2VocabJsonAndMerges) {
     TempFolder f;
     f.write("vocab.json", R"({"a": 0, "b": 1, "ab": 2, "c": 3, "abc": 4, "<|endoftext|>": 5})")
         .write("merges.txt", merges)
-        .write("tokenizer_config.json", R"({"tokenizer_class": "GPT2Tokenizer", "add_prefix_space": true})");
+        .write("tokenizer_config.json",
+               R"({"tokenizer_class": "GPT2Tokenizer", "add_prefix_space": true})");
     Json doc = f.load();
     EXPECT_EQ(doc["model"]["merges"], Json::parse(want)) << merges;
     EXPECT_EQ(doc["pre_tokenizer"]["add_prefix_space"], true);
@@ -361,13 +384,17 @@ TEST(LegacyConvertTest, BadLegacyFilesAreErrors) {
   corrupt_spm.write("tokenizer.model", "\x0A\x7F");
   EXPECT_EQ(code_of(corrupt_spm), StatusCode::kCorruption);
   TempFolder marian;
-  marian.write("tokenizer_config.json", R"({"tokenizer_class": "MarianTokenizer"})").write("vocab.json", "{}");
+  marian.write("tokenizer_config.json", R"({"tokenizer_class": "MarianTokenizer"})")
+      .write("vocab.json", "{}");
   EXPECT_EQ(code_of(marian), StatusCode::kUnimplemented);
   TempFolder unknown_class;
-  unknown_class.write("tokenizer_config.json", R"({"tokenizer_class": "XLNetTokenizer"})").write("spiece.model", "");
+  unknown_class.write("tokenizer_config.json", R"({"tokenizer_class": "XLNetTokenizer"})")
+      .write("spiece.model", "");
   EXPECT_EQ(code_of(unknown_class), StatusCode::kUnimplemented);
   TempFolder missing_file;  // the class reads vocab.txt; the folder has vocab.json + merges.txt
-  missing_file.write("config.json", R"({"model_type": "bert"})").write("vocab.json", "{}").write("merges.txt", "");
+  missing_file.write("config.json", R"({"model_type": "bert"})")
+      .write("vocab.json", "{}")
+      .write("merges.txt", "");
   EXPECT_EQ(code_of(missing_file), StatusCode::kNotFound);
   TempFolder empty;
   FolderConfig cfg = read_folder_config(empty.path());
@@ -377,28 +404,38 @@ TEST(LegacyConvertTest, BadLegacyFilesAreErrors) {
 // A tiny BPE SentencePiece model (sentencepiece_model_pb2, serialized to the hex below):
 //   pieces <unk>(UNKNOWN) <s> </s>(CONTROL) ▁(-1) a(-2) b(-2) ab(-3) ▁a(-3) ▁ab(-4) ba(-3)
 //   aba(-5) <extra>(USER_DEFINED), trainer_spec.model_type BPE
-// t, j = load({"tokenizer.model": data, "tokenizer_config.json": {"tokenizer_class": "LlamaTokenizer"}})
-// j["model"]["merges"] -> [["a","b"],["▁","a"],["b","a"],["▁a","b"],["▁","ab"],["ab","a"],["a","ba"]]
+// t, j = load({"tokenizer.model": data,
+//              "tokenizer_config.json": {"tokenizer_class": "LlamaTokenizer"}})
+// j["model"]["merges"] ->
+//   [["a","b"],["▁","a"],["b","a"],["▁a","b"],["▁","ab"],["ab","a"],["a","ba"]]
 // j["added_tokens"] -> <unk> 0, <s> 1, </s> 2 (special, not normalized), <extra> 11 (not special)
 // j["post_processor"] -> TemplateProcessing "<s>:0 $A:0" / "<s>:0 $A:0 <s>:1 $B:1"
 TEST(LegacyConvertTest, SentencePieceBpeMergesRebuiltFromVocab) {
   const std::string model = from_hex(
-      "0a0e0a053c756e6b3e150000000018020a0c0a033c733e150000000018030a0d0a043c2f733e150000000018030a0c0a03e2"
-      "968115000080bf18010a0a0a016115000000c018010a0a0a016215000000c018010a0b0a02616215000040c018010a0d0a04"
-      "e296816115000040c018010a0e0a05e29681616215000080c018010a0b0a02626115000040c018010a0c0a03616261150000"
+      "0a0e0a053c756e6b3e150000000018020a0c0a033c733e150000000018030a0d0a043c2f733e150000000018030a"
+      "0c0a03e2"
+      "968115000080bf18010a0a0a016115000000c018010a0a0a016215000000c018010a0b0a02616215000040c01801"
+      "0a0d0a04"
+      "e296816115000040c018010a0e0a05e29681616215000080c018010a0b0a02626115000040c018010a0c0a036162"
+      "61150000"
       "a0c018010a100a073c65787472613e1500000000180412071802200c9802001a0c0a086964656e746974791801");
   TempFolder f;
-  f.write("tokenizer.model", model).write("tokenizer_config.json", R"({"tokenizer_class": "LlamaTokenizer"})");
+  f.write("tokenizer.model", model)
+      .write("tokenizer_config.json", R"({"tokenizer_class": "LlamaTokenizer"})");
   Json doc = f.load();
   EXPECT_EQ(doc["model"]["type"], "BPE");
-  EXPECT_EQ(doc["model"]["merges"], Json::parse(R"([["a","b"],["▁","a"],["b","a"],["▁a","b"],["▁","ab"],
+  EXPECT_EQ(doc["model"]["merges"],
+            Json::parse(R"([["a","b"],["▁","a"],["b","a"],["▁a","b"],["▁","ab"],
       ["ab","a"],["a","ba"]])"));
   EXPECT_EQ(doc["model"]["vocab"]["aba"], 10);
   EXPECT_EQ(doc["model"]["byte_fallback"], true);
   EXPECT_EQ(doc["model"]["fuse_unk"], true);
-  EXPECT_EQ(doc["normalizer"]["normalizers"][0], Json::parse(R"({"type": "Prepend", "prepend": "▁"})"));
-  EXPECT_EQ(doc["decoder"]["decoders"].back(), Json::parse(R"({"type": "Strip", "content": " ", "start": 1, "stop": 0})"));
-  EXPECT_EQ(doc["post_processor"]["single"], Json::parse(R"([{"SpecialToken": {"id": "<s>", "type_id": 0}},
+  EXPECT_EQ(doc["normalizer"]["normalizers"][0],
+            Json::parse(R"({"type": "Prepend", "prepend": "▁"})"));
+  EXPECT_EQ(doc["decoder"]["decoders"].back(),
+            Json::parse(R"({"type": "Strip", "content": " ", "start": 1, "stop": 0})"));
+  EXPECT_EQ(doc["post_processor"]["single"],
+            Json::parse(R"([{"SpecialToken": {"id": "<s>", "type_id": 0}},
       {"Sequence": {"id": "A", "type_id": 0}}])"));
   EXPECT_EQ(doc["post_processor"]["special_tokens"]["<s>"]["ids"], Json::array({1}));
   std::map<uint32_t, Json> by_id;  // the replay log, as the Rust loader resolves it
@@ -417,7 +454,8 @@ TEST(LegacyConvertTest, SentencePieceUnigramAsT5) {
   const fs::path path = kFixtures / "marian-nmt" / "vocab.joint.spm";
   if (!fs::exists(path)) GTEST_SKIP() << "no fixture " << path;
   TempFolder f;
-  f.write("spiece.model", read_bytes(path)).write("tokenizer_config.json", R"({"tokenizer_class": "T5Tokenizer"})");
+  f.write("spiece.model", read_bytes(path))
+      .write("tokenizer_config.json", R"({"tokenizer_class": "T5Tokenizer"})");
   Json doc = f.load();
   const Json& model = doc["model"];
   EXPECT_EQ(model["type"], "Unigram");
@@ -431,30 +469,41 @@ TEST(LegacyConvertTest, SentencePieceUnigramAsT5) {
   ASSERT_EQ(norms.size(), 3u);
   EXPECT_EQ(norms[0]["type"], "Precompiled");
   EXPECT_EQ(norms[0]["precompiled_charsmap"].get<std::string>().size(), (27355u + 2) / 3 * 4);
-  EXPECT_EQ(norms[1], Json::parse(R"({"type": "Strip", "strip_left": false, "strip_right": true})"));
-  EXPECT_EQ(norms[2], Json::parse(R"({"type": "Replace", "pattern": {"Regex": " {2,}"}, "content": "▁"})"));
+  EXPECT_EQ(norms[1],
+            Json::parse(R"({"type": "Strip", "strip_left": false, "strip_right": true})"));
+  EXPECT_EQ(norms[2],
+            Json::parse(R"({"type": "Replace", "pattern": {"Regex": " {2,}"}, "content": "▁"})"));
   EXPECT_EQ(doc["pre_tokenizer"], Json::parse(R"({"type": "Metaspace", "replacement": "▁",
       "prepend_scheme": "always", "split": true})"));
   EXPECT_EQ(doc["post_processor"]["special_tokens"]["</s>"]["ids"], Json::array({0}));
-  EXPECT_EQ(doc["post_processor"]["pair"][2], Json::parse(R"({"Sequence": {"id": "B", "type_id": 0}})"));
+  EXPECT_EQ(doc["post_processor"]["pair"][2],
+            Json::parse(R"({"Sequence": {"id": "B", "type_id": 0}})"));
 }
 
 // ---- apply_tokenizer_config ------------------------------------------------------------------
 
 const char kRobertaDoc[] = R"({"version": "1.0", "truncation": null, "padding": null,
   "added_tokens": [
-    {"id": 0, "content": "<s>", "single_word": false, "lstrip": false, "rstrip": false, "normalized": true, "special": true},
-    {"id": 1, "content": "<pad>", "single_word": false, "lstrip": false, "rstrip": false, "normalized": true, "special": true},
-    {"id": 2, "content": "</s>", "single_word": false, "lstrip": false, "rstrip": false, "normalized": true, "special": true},
-    {"id": 3, "content": "<unk>", "single_word": false, "lstrip": false, "rstrip": false, "normalized": true, "special": true},
-    {"id": 5, "content": "<mask>", "single_word": false, "lstrip": true, "rstrip": false, "normalized": false, "special": true}],
+    {"id": 0, "content": "<s>", "single_word": false, "lstrip": false, "rstrip": false,
+      "normalized": true, "special": true},
+    {"id": 1, "content": "<pad>", "single_word": false, "lstrip": false, "rstrip": false,
+      "normalized": true, "special": true},
+    {"id": 2, "content": "</s>", "single_word": false, "lstrip": false, "rstrip": false,
+      "normalized": true, "special": true},
+    {"id": 3, "content": "<unk>", "single_word": false, "lstrip": false, "rstrip": false,
+      "normalized": true, "special": true},
+    {"id": 5, "content": "<mask>", "single_word": false, "lstrip": true, "rstrip": false,
+      "normalized": false, "special": true}],
   "normalizer": null,
-  "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true},
-  "post_processor": {"type": "RobertaProcessing", "sep": ["</s>", 2], "cls": ["<s>", 0], "trim_offsets": true, "add_prefix_space": false},
-  "decoder": {"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true},
-  "model": {"type": "BPE", "dropout": null, "unk_token": null, "continuing_subword_prefix": "", "end_of_word_suffix": "",
-            "fuse_unk": false, "byte_fallback": false, "ignore_merges": false,
-            "vocab": {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3, "a": 4, "<mask>": 5}, "merges": []}})";
+  "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true,
+    "use_regex": true},
+  "post_processor": {"type": "RobertaProcessing", "sep": ["</s>", 2], "cls": ["<s>", 0],
+    "trim_offsets": true, "add_prefix_space": false},
+  "decoder": {"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true,
+    "use_regex": true},
+  "model": {"type": "BPE", "dropout": null, "unk_token": null, "continuing_subword_prefix": "",
+    "end_of_word_suffix": "", "fuse_unk": false, "byte_fallback": false, "ignore_merges": false,
+    "vocab": {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3, "a": 4, "<mask>": 5}, "merges": []}})";
 
 // t, j = load({"tokenizer.json": <kRobertaDoc>, "tokenizer_config.json": {"tokenizer_class":
 //              "RobertaTokenizer", "add_prefix_space": True, "trim_offsets": False}})
@@ -465,7 +514,8 @@ TEST(ApplyTokenizerConfigTest, RobertaPrefixSpaceAndTrimOffsets) {
   Json doc = Json::parse(kRobertaDoc);
   const Json before = doc["added_tokens"];
   FolderConfig cfg;
-  cfg.tokenizer_config = Json::parse(R"({"tokenizer_class": "RobertaTokenizer", "add_prefix_space": true,
+  cfg.tokenizer_config =
+      Json::parse(R"({"tokenizer_class": "RobertaTokenizer", "add_prefix_space": true,
                                          "trim_offsets": false})");
   apply_tokenizer_config(doc, cfg);
   EXPECT_EQ(doc["pre_tokenizer"], Json::parse(R"({"type": "ByteLevel", "add_prefix_space": true,
@@ -497,23 +547,32 @@ TEST(ApplyTokenizerConfigTest, ByteLevelPrefixSpaceDefaultsToFalse) {
 TEST(ApplyTokenizerConfigTest, LlamaSpecialTokensAndTemplate) {
   Json doc = Json::parse(R"({"version": "1.0", "truncation": null, "padding": null,
     "added_tokens": [
-      {"id": 0, "content": "<unk>", "single_word": false, "lstrip": false, "rstrip": false, "normalized": false, "special": true},
-      {"id": 1, "content": "<s>", "single_word": false, "lstrip": false, "rstrip": false, "normalized": false, "special": true},
-      {"id": 2, "content": "</s>", "single_word": false, "lstrip": false, "rstrip": false, "normalized": false, "special": true}],
+      {"id": 0, "content": "<unk>", "single_word": false, "lstrip": false, "rstrip": false,
+        "normalized": false, "special": true},
+      {"id": 1, "content": "<s>", "single_word": false, "lstrip": false, "rstrip": false,
+        "normalized": false, "special": true},
+      {"id": 2, "content": "</s>", "single_word": false, "lstrip": false, "rstrip": false,
+        "normalized": false, "special": true}],
     "normalizer": null, "pre_tokenizer": null, "post_processor": null, "decoder": null,
-    "model": {"type": "BPE", "dropout": null, "unk_token": "<unk>", "continuing_subword_prefix": null,
-              "end_of_word_suffix": null, "fuse_unk": true, "byte_fallback": false, "ignore_merges": false,
+    "model": {"type": "BPE", "dropout": null, "unk_token": "<unk>",
+      "continuing_subword_prefix": null,
+              "end_of_word_suffix": null, "fuse_unk": true, "byte_fallback": false,
+                "ignore_merges": false,
               "vocab": {"<unk>": 0, "<s>": 1, "</s>": 2, "▁": 3, "a": 4}, "merges": []}})");
   FolderConfig cfg;
-  cfg.tokenizer_config = Json::parse(R"({"tokenizer_class": "LlamaTokenizer", "add_bos_token": false,
+  cfg.tokenizer_config =
+      Json::parse(R"({"tokenizer_class": "LlamaTokenizer", "add_bos_token": false,
       "add_eos_token": true, "additional_special_tokens": ["<new>", "a"], "pad_token": "<pad>",
       "bos_token": {"__type": "AddedToken", "content": "<s>", "normalized": true, "lstrip": false,
                     "rstrip": false, "single_word": false}})");
   apply_tokenizer_config(doc, cfg);
   EXPECT_EQ(doc["post_processor"], Json::parse(R"({"type": "TemplateProcessing",
-      "single": [{"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": "</s>", "type_id": 0}}],
-      "pair": [{"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": "</s>", "type_id": 0}},
-               {"Sequence": {"id": "B", "type_id": 1}}, {"SpecialToken": {"id": "</s>", "type_id": 1}}],
+      "single": [{"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": "</s>",
+        "type_id": 0}}],
+      "pair": [{"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": "</s>",
+        "type_id": 0}},
+               {"Sequence": {"id": "B", "type_id": 1}}, {"SpecialToken": {"id": "</s>",
+                 "type_id": 1}}],
       "special_tokens": {"</s>": {"id": "</s>", "ids": [2], "tokens": ["</s>"]}}})"));
   std::map<uint32_t, Json> by_id;
   for (const Json& e : doc["added_tokens"]) by_id[e["id"].get<uint32_t>()] = e;
@@ -557,12 +616,15 @@ TEST(TokenizerClassTest, ResolvesLikeAutoTokenizer) {
   EXPECT_EQ(resolve_tokenizer_class(cfg).cls, TokClass::kGemma);
   cfg.config = Json::parse(R"({"model_type": "no_such_model"})");
   EXPECT_FALSE(resolve_tokenizer_class(cfg).known);
-  cfg.tokenizer_config = Json::parse(R"({"tokenizer_class": "LlamaTokenizer", "add_prefix_space": false})");
+  cfg.tokenizer_config =
+      Json::parse(R"({"tokenizer_class": "LlamaTokenizer", "add_prefix_space": false})");
   EXPECT_TRUE(wants_slow_conversion(cfg));
 }
 
 TEST(LegacySupportTest, PythonStringHelpers) {
-  EXPECT_EQ(py_split("  a\u3000b\x1c" "c\xC2\x85 "), (std::vector<std::string_view>{"a", "b", "c"}));
+  EXPECT_EQ(py_split("  a\u3000b\x1c"
+                     "c\xC2\x85 "),
+            (std::vector<std::string_view>{"a", "b", "c"}));
   EXPECT_EQ(py_strip("\xE2\x80\xA8 x y\t\x1f"), "x y");
   EXPECT_EQ(py_strip("\xE2\x80\x8B"), "\xE2\x80\x8B");  // U+200B is not whitespace in Python
 }

@@ -1,5 +1,5 @@
-// The hand-written GPT-2 / cl100k / Qwen2 / o200k matchers (regex_fast.cc) against Oniguruma itself.
-// Wrapping a pattern in (?:...) keeps its meaning but disables the fast path, so each test
+// The hand-written GPT-2 / cl100k / Qwen2 / o200k matchers (regex_fast.cc) against Oniguruma
+// itself. Wrapping a pattern in (?:...) keeps its meaning but disables the fast path, so each test
 // runs both engines on the same text and requires identical matches.
 #include "tokenizers/regex_fast.h"
 
@@ -74,6 +74,9 @@ TEST(RegexFast, HandPickedStrings) {
       "\"quoted\"",
       "don't",
       "$1,000.00",
+      "HELLO's World'S CamelCase iPhone ǅemal ʰʰa 中文's ΣΑΣ ς",
+      "a/b//\n/ ://x",
+      "\u0301A\u0301b ' \u0301's",
   };
   for (const auto& e : all_engines()) {
     for (const char* s : inputs) {
@@ -83,22 +86,29 @@ TEST(RegexFast, HandPickedStrings) {
 }
 
 TEST(RegexFast, EveryCodePointInContext) {
-  // Every code point alone, after a space, doubled and before an apostrophe (GPT-2; the
-  // matchers share their class tables), and every 13th one in more contexts for all three.
+  // Every code point in contexts that exercise each class table (\s, \p{L}, \p{N} through
+  // GPT-2; o200k's upper/lower classes through o200k), and every 13th one in more contexts for
+  // all four matchers.
   auto engines = all_engines();
-  std::string gpt2_chunk, chunk;
+  const Engines& gpt2 = *engines[0];
+  const Engines& o200k = *engines[3];
+  std::string gpt2_chunk, o200k_chunk, chunk;
   auto flush = [&](bool all) {
-    ASSERT_EQ(engines[0]->fast.find_all(gpt2_chunk), engines[0]->onig.find_all(gpt2_chunk));
+    ASSERT_EQ(gpt2.fast.find_all(gpt2_chunk), gpt2.onig.find_all(gpt2_chunk));
+    ASSERT_EQ(o200k.fast.find_all(o200k_chunk), o200k.onig.find_all(o200k_chunk));
     gpt2_chunk.clear();
+    o200k_chunk.clear();
     if (!all) return;
-    for (const auto& e : engines)
+    for (const auto& e : engines) {
       ASSERT_EQ(e->fast.find_all(chunk), e->onig.find_all(chunk)) << e->name;
+    }
     chunk.clear();
   };
   for (char32_t c = 0; c < 0x110000; ++c) {
     if (c >= 0xD800 && c <= 0xDFFF) continue;
     std::string u = unicode::to_utf8(c);
     gpt2_chunk += " " + u + u + "'";
+    o200k_chunk += "A" + u + "a" + u + "'";
     if (c % 13 == 0) chunk += u + " " + u + "'" + u + "a" + u + u + "\n" + u + "1" + u + "\t";
     if (gpt2_chunk.size() > 1 << 16) flush(chunk.size() > 1 << 14);
   }
@@ -107,16 +117,17 @@ TEST(RegexFast, EveryCodePointInContext) {
 
 TEST(RegexFast, RandomMixedStrings) {
   const std::vector<std::string> pieces = {
-      "a",      "b",      "Z",      "é",      "ß",      "ſ",      "K",      "İ",    "ı",
-      "中",     "文",     "ひ",     "カ",     "ー",     "한",     "ก",      "ำ",    "न",
-      "्",       "م",      "ש",      "Ω",      "ж",      "𝐀",      "𐍈",      "0",    "1",
-      "9",      "١",      "४",      "²",      "½",      "Ⅻ",      "𝟙",      "!",    "?",
-      ".",      ",",      "'",      "\"",     "-",      "$",      "€",      "😀",   "👍🏻",
-      "\u200d", "\u0301", "\u0308", "'s",     "'S",     "'t",     "'T",     "'re",  "'RE",
-      "'Ve",    "'m",     "'M",     "'ll",    "'lL",    "'d",     "'D",     "'ſ",   " ",
-      " ",      " ",      "  ",     "\t",     "\n",     "\r",     "\r\n",   "\n\n", "\u00a0",
-      "\u3000", "\u2028", "\u0085", "\u180e", "\u200b", "\ufeff", "\u2003", "\x0b", "\x0c",
-      "\x1c",   "\x7f",   "\u0378",
+      "a",      "b",      "Z",      "é",      "ß",      "ſ",      "K",      "İ",     "ı",
+      "中",     "文",     "ひ",     "カ",     "ー",     "한",     "ก",      "ำ",     "न",
+      "्",       "م",      "ש",      "Ω",      "ж",      "𝐀",      "𐍈",      "0",     "1",
+      "9",      "١",      "४",      "²",      "½",      "Ⅻ",      "𝟙",      "!",     "?",
+      ".",      ",",      "'",      "\"",     "-",      "$",      "€",      "😀",    "👍🏻",
+      "\u200d", "\u0301", "\u0308", "'s",     "'S",     "'t",     "'T",     "'re",   "'RE",
+      "'Ve",    "'m",     "'M",     "'ll",    "'lL",    "'d",     "'D",     "'ſ",    " ",
+      " ",      " ",      "  ",     "\t",     "\n",     "\r",     "\r\n",   "\n\n",  "\u00a0",
+      "\u3000", "\u2028", "\u0085", "\u180e", "\u200b", "\ufeff", "\u2003", "\x0b",  "\x0c",
+      "\x1c",   "\x7f",   "\u0378", "ǅ",      "ʰ",      "Σ",      "ς",      "Hello", "WORLD",
+      "/",      "ॐ",      "ـ",      "々",
   };
   auto engines = all_engines();
   std::mt19937 rng(42);
