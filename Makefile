@@ -12,6 +12,7 @@ BUILD_FUZZ ?= build-fuzz
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 30
 SHARED ?= $(abspath ../shared)
+PYENV ?= $(or $(MLHUB_PYENV),$(HOME)/.cache/mlhub/pyenv)
 CMAKE_FLAGS := -G Ninja -DMLHUB_SHARED_DIR=$(SHARED)
 
 .PHONY: all setup build test test-release test-asan fuzz run bench format clean
@@ -31,20 +32,20 @@ test-release: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 test-asan:
-	@cmake -S . -B $(BUILD_ASAN) $(CMAKE_FLAGS) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMLHUB_SANITIZE=ON -DMLHUB_BENCH=OFF >/dev/null
+	@cmake -S . -B $(BUILD_ASAN) $(CMAKE_FLAGS) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS=-O1 -DMLHUB_SANITIZE=ON -DMLHUB_BENCH=OFF >/dev/null
 	@ninja -C $(BUILD_ASAN) -j $(JOBS)
 	cd $(BUILD_ASAN) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS)
 
 fuzz:
 	@CC=clang-14 CXX=clang++-14 cmake -S . -B $(BUILD_FUZZ) $(CMAKE_FLAGS) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMLHUB_FUZZ=ON -DMLHUB_BENCH=OFF >/dev/null
-	@ninja -C $(BUILD_FUZZ) -j $(JOBS) fuzz_targets
+	@ninja -C $(BUILD_FUZZ) -j $(JOBS) fuzzers
 	./tests/fuzz/run_fuzzers.sh $(BUILD_FUZZ) $(FUZZ_SECONDS)
 
 run: setup build
 	./scripts/demo $(BUILD)/mlhub $(SHARED)/data/tokenizers
 
 bench: setup build
-	./bench/run_tokenizer_bench.sh $(BUILD)
+	$(PYENV)/bin/python bench/run_tokenizer_bench.py $(BUILD)
 
 format:
 	clang-format-14 -i $$(git ls-files '*.cc' '*.h')

@@ -2,7 +2,7 @@
 // reference (Rust tokenizers 0.22.2) uses for that component; see docs/tokenizers.md section 14:
 // normalization forms and the StripAccents mark test use Unicode 9.0, BERT punctuation/control
 // tests use Unicode 8.0 General Categories, the rest follow current Unicode (utf8proc).
-// Implemented with utf8proc plus the age tables generated into unicode_age.inc.
+// Implemented with utf8proc plus the tables generated into unicode_tables.inc (tools/unicode/gen_unicode_tables.py).
 #pragma once
 
 #include <cstddef>
