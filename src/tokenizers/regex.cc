@@ -38,6 +38,13 @@ struct Impl {
   FastMatcher fast = FastMatcher::kNone;
   bool is_literal = false;  // pattern is a regex-escaped literal (no metacharacter)
   std::string literal;      // the unescaped literal when is_literal
+
+  Impl() = default;
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+  ~Impl() {
+    if (onig != nullptr) onig_free(onig);
+  }
 };
 
 // Frees an OnigRegion on scope exit.
@@ -64,10 +71,7 @@ Regex::Regex(std::string_view pattern) : pattern_(pattern) {
 }
 
 Regex::~Regex() {
-  auto* impl = static_cast<Impl*>(regex_);
-  if (impl == nullptr) return;
-  if (impl->onig != nullptr) onig_free(impl->onig);
-  delete impl;
+  delete static_cast<Impl*>(regex_);
 }
 
 std::unique_ptr<Regex> Regex::literal(std::string_view literal) {
@@ -100,7 +104,8 @@ std::vector<std::pair<size_t, size_t>> Regex::find_all(std::string_view text) co
   OnigRegion* region = onig_region_new();
   if (region == nullptr) throw Error(StatusCode::kInternal, "out of memory (OnigRegion)");
   RegionGuard guard{region};
-  const auto* str = reinterpret_cast<const OnigUChar*>(text.data());
+  // Oniguruma needs a real pointer even for empty text.
+  const auto* str = reinterpret_cast<const OnigUChar*>(text.empty() ? "" : text.data());
   const OnigUChar* end = str + text.size();
   size_t last_end = 0;
   bool have_last = false;

@@ -1,13 +1,15 @@
-// Hand-written matchers for the GPT-2, cl100k (Llama-3), Qwen2 and o200k pre-tokenization regexes;
-// see regex_fast.h. Each reproduces Oniguruma's leftmost-first backtracking for its pattern:
-// every position of the text starts a match (each alternative set covers all chars), so the
-// matches tile the text and find_iter's empty-match rule never applies.
+// Hand-written matchers for the GPT-2, cl100k (Llama-3), Qwen2 and o200k pre-tokenization
+// regexes; see regex_fast.h. Each reproduces Oniguruma's leftmost-first backtracking for its
+// pattern: every position of the text starts a match (each alternative set covers all chars), so
+// the matches tile the text and find_iter's empty-match rule never applies.
 #include "tokenizers/regex_fast.h"
 
 #include <oniguruma.h>
 
 #include <array>
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "mlhub/core.h"
 
@@ -21,7 +23,7 @@ constexpr uint8_t kS = 4;   // \s
 constexpr uint8_t kU = 8;   // [\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}] (o200k's upper-case-ish class)
 constexpr uint8_t kW = 16;  // [\p{Ll}\p{Lm}\p{Lo}\p{M}] (o200k's lower-case-ish class)
 
-// The \s / \p{L} / \p{N} classes of Oniguruma's UTF-8 encoding, copied from its own tables so
+// The classes above as Oniguruma's UTF-8 encoding defines them, copied from its own tables so
 // that the matchers agree with the engine on every code point (Unicode version included).
 class CharClasses {
  public:

@@ -101,6 +101,12 @@ Result<Tokenizer> Tokenizer::from_pretrained(const std::string& path) {
     legacy::apply_tokenizer_config(doc, cfg);
     auto impl = with_name(json_path, [&] { return TokenizerImpl::from_json(doc); });
     impl->tokenizer_config_ = cfg.tokenizer_config;
+    // transformers' split_special_tokens=True tokenizes special tokens as plain text.
+    const Json& tc = cfg.tokenizer_config;
+    if (tc.is_object()) {
+      auto it = tc.find("split_special_tokens");
+      if (it != tc.end() && it->is_boolean() && it->get<bool>()) impl->encode_special_tokens_ = true;
+    }
     return Tokenizer(std::move(impl));
   });
 }

@@ -1,6 +1,7 @@
 // The Tokenizer API end to end on small tokenizer.json documents: loading errors with JSON
 // paths, UTF-8 validation, added-token ids, decode, DecodeStream, batch = one at a time.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "mlhub/tokenizers.h"
 
@@ -148,6 +149,32 @@ TEST(DecodeStream, WaitsForWholeByteFallbackSequences) {
   std::vector<std::optional<std::string>> want = {std::nullopt, "Hi", " ", std::nullopt,
                                                   std::nullopt, std::nullopt, "\U0001F917", " there"};
   EXPECT_EQ(stream(*t, ids, true), want);
+}
+
+}  // namespace
+}  // namespace mlhub::tok
+
+#include <filesystem>
+#include <fstream>
+
+namespace mlhub::tok {
+namespace {
+
+// transformers' tokenizer_config.json "split_special_tokens": true makes special tokens in the
+// text plain text (Rust's encode_special_tokens).
+TEST(Tokenizer, FolderConfigSplitSpecialTokens) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("mlhub_split_special_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::ofstream(dir / "tokenizer.json") << kWordLevel;
+  auto plain = Tokenizer::from_pretrained(dir.string());
+  ASSERT_TRUE(plain.ok()) << plain.status().to_string();
+  EXPECT_EQ(plain->encode("[CLS]hello")->ids, (std::vector<uint32_t>{0, 0, 2, 1}));
+  std::ofstream(dir / "tokenizer_config.json") << R"({"split_special_tokens": true})";
+  auto split = Tokenizer::from_pretrained(dir.string());
+  ASSERT_TRUE(split.ok()) << split.status().to_string();
+  EXPECT_EQ(split->encode("[CLS]hello")->ids, (std::vector<uint32_t>{0, 4, 4, 4, 2, 1}));
+  fs::remove_all(dir);
 }
 
 }  // namespace
