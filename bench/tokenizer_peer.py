@@ -141,7 +141,7 @@ def main():
 
             t1, n1 = timed(run_batch1, ARGS.repeats)
             extra = {"single_batch1_median_s": statistics.median(t1),
-                     "single_batch1_tokens": n1}
+                     "single_batch1_times_s": t1, "single_batch1_tokens": n1}
         else:
             def run():
                 return sum(len(e) for e in tok.encode_batch(lines))
