@@ -1,0 +1,106 @@
+// mlhub ops: the tensor operations models are written with.
+//
+// Every op checks shapes and dtypes (throwing mlhub::Error kInvalidArgument on misuse), allocates
+// its output, and dispatches to a fast CPU kernel (src/kernels/cpu). Each fast kernel has a slow,
+// obviously-correct scalar reference in mlhub::ops::ref (src/ops/*_ref.cc) with the same
+// signature; tests compare the two. Unless stated otherwise inputs are F32 (any strides: non-
+// contiguous inputs are made contiguous first) and outputs are fresh contiguous F32 tensors.
+//
+// Threads: ops run on mlhub::ThreadPool::global() (MLHUB_NUM_THREADS). Ops are safe to call from
+// several threads at once on different outputs. Results do not depend on the number of threads,
+// nor on the other rows of a batch (row i of linear() is the same whatever the batch size), so
+// batched inference equals one-at-a-time inference.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "mlhub/tensor.h"
+
+namespace mlhub::ops {
+
+enum class Activation : uint8_t {
+  kIdentity,
+  kGeluErf,    // "gelu": 0.5 x (1 + erf(x / sqrt 2))
+  kGeluTanh,   // "gelu_new", "gelu_pytorch_tanh", "gelu_fast" (tanh approximation)
+  kGeluQuick,  // "quick_gelu": x * sigmoid(1.702 x)
+  kRelu,
+  kSilu,  // "silu", "swish"
+  kTanh,
+  kSigmoid,
+};
+// Maps a transformers hidden_act string ("gelu", "gelu_new", "relu", ...) to an Activation.
+// Throws kInvalidArgument for an unknown name.
+Activation activation_from_name(std::string_view hidden_act);
+
+// y = x @ weight^T + bias, then `act`. x [..., in], weight [out, in] (torch nn.Linear layout),
+// bias [out] or undefined. Returns [..., out].
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias,
+              Activation act = Activation::kIdentity);
+
+// Batched matrix product over the last two dims: a [..., m, k], b [..., k, n] (or [..., n, k]
+// when transpose_b) with equal leading dims. Returns [..., m, n].
+Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_b = false);
+
+// Elementwise (same shape, or b broadcast over the leading dims of a when b's shape is a suffix
+// of a's shape, e.g. a [B, T, H] + b [H] or a [B, T, H] + b [T, H]).
+Tensor add(const Tensor& a, const Tensor& b);
+void add_(Tensor& a, const Tensor& b);  // in place; a must be owned and contiguous
+Tensor mul(const Tensor& a, const Tensor& b);
+Tensor scale(const Tensor& a, float s);
+Tensor activation(const Tensor& x, Activation act);
+
+// Layer norm over the last dim: (x - mean) / sqrt(var + eps) * weight + bias (biased variance,
+// as torch). weight/bias [H]; bias may be undefined. If `residual` is defined it is added to x
+// first (x + residual is what gets normalised), the fused form of "LayerNorm(x + residual)".
+Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, float eps,
+                  const Tensor& residual = Tensor());
+// RMS norm over the last dim: x / sqrt(mean(x^2) + eps) * weight.
+Tensor rms_norm(const Tensor& x, const Tensor& weight, float eps);
+
+// Softmax / log-softmax over the last dim (numerically stable, as torch).
+Tensor softmax(const Tensor& x);
+Tensor log_softmax(const Tensor& x);
+
+// Rows of `weight` [V, H] (any float dtype; output F32) picked by `ids` (I64, any shape S).
+// Returns [S..., H]. Throws kOutOfRange for an id outside [0, V).
+Tensor embedding(const Tensor& weight, const Tensor& ids);
+
+// Multi-head scaled dot-product attention, fused (no [B, H, T, T] tensor is materialised unless
+// `bias` is given), taking and returning the [B, T, H * D] layout that linear() produces, so no
+// head transposes are needed:
+//   q [B, Tq, H*D], k [B, Tk, H*D], v [B, Tk, H*Dv]; num_heads = H.
+//   key_mask: I64 or F32 [B, Tk], nonzero = attend, zero = padding; undefined = all attend.
+//   bias: F32 additive scores [B or 1, H or 1, Tq, Tk] added after scaling (relative position
+//   biases of MPNet / DeBERTa); undefined = none.
+//   scale: multiplies q.k (usually 1/sqrt(D)).
+// Masked positions get -inf-like scores as transformers' min-float mask does, so a fully padded
+// row gives the uniform average that torch gives. Returns [B, Tq, H*Dv].
+Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, int num_heads,
+                 const Tensor& key_mask, const Tensor& bias, float scale);
+
+// Reductions over dim 1 of [B, T, H] with a mask [B, T] (nonzero = include), used by pooling.
+Tensor masked_mean(const Tensor& x, const Tensor& mask);  // [B, H]
+Tensor masked_max(const Tensor& x, const Tensor& mask);   // [B, H]; -1e9 where all masked
+// L2 normalisation of the last dim (torch.nn.functional.normalize, eps 1e-12).
+Tensor l2_normalize(const Tensor& x);
+
+// Concatenates along `dim`; all other dims equal.
+Tensor concat(std::span<const Tensor> parts, int dim);
+
+// The slow references (same contracts, plain loops, single thread). Tests compare each fast op
+// with its reference; they are also usable as a debugging fallback.
+namespace ref {
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias,
+              Activation act = Activation::kIdentity);
+Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_b = false);
+Tensor activation(const Tensor& x, Activation act);
+Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, float eps,
+                  const Tensor& residual = Tensor());
+Tensor rms_norm(const Tensor& x, const Tensor& weight, float eps);
+Tensor softmax(const Tensor& x);
+Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, int num_heads,
+                 const Tensor& key_mask, const Tensor& bias, float scale);
+}  // namespace ref
+
+}  // namespace mlhub::ops
