@@ -4,6 +4,7 @@
 #                 ASan+UBSan, then the fuzzers for a bounded time
 #   make run      set up, build, run the main job (a tokenizer demo on real text)
 #   make bench    build and run the benchmarks side by side with their peers
+#   make goldens  regenerate the model and pipeline golden data with the pinned transformers
 #   make format   clang-format the C++ sources
 SHELL := /bin/bash
 BUILD ?= build
@@ -15,7 +16,7 @@ SHARED ?= $(abspath ../shared)
 PYENV ?= $(or $(MLHUB_PYENV),$(HOME)/.cache/mlhub/pyenv)
 CMAKE_FLAGS := -G Ninja -DMLHUB_SHARED_DIR=$(SHARED)
 
-.PHONY: all setup build test test-release test-asan fuzz run bench format clean
+.PHONY: all setup build test test-release test-asan fuzz run bench goldens format clean
 
 all: build
 
@@ -44,8 +45,19 @@ fuzz:
 run: setup build
 	./scripts/demo $(BUILD)/mlhub $(SHARED)/data/tokenizers
 
-bench: setup build
+bench: build
+	@./scripts/setup --torch
 	$(PYENV)/bin/python bench/run_tokenizer_bench.py $(BUILD)
+	$(PYENV)/bin/python bench/run_encoder_bench.py $(BUILD)
+
+# Regenerates the committed golden data of the models and pipelines with the pinned transformers
+# (needs the torch half of the reference environment; the tokenizer goldens have their own
+# scripts, see tools/reference/README.md).
+goldens:
+	@./scripts/setup --torch
+	$(PYENV)/bin/python tools/reference/encoder_goldens.py
+	$(PYENV)/bin/python tools/reference/pipeline_goldens.py
+	$(PYENV)/bin/python tools/reference/minilm_goldens.py
 
 format:
 	clang-format-14 -i $$(git ls-files '*.cc' '*.h')
