@@ -53,6 +53,7 @@ class Checkpoint {
   void put(const std::string& name, Tensor t);
 
  private:
+  friend struct CheckpointData;  // the readers in src/io build Checkpoints through it
   std::shared_ptr<struct CheckpointData> data_;
 };
 
@@ -68,12 +69,15 @@ Result<Checkpoint> parse_torch_pickle(
     std::string_view pickle,
     const std::function<Result<std::string>(const std::string& key)>& load_record);
 
-// Writes tensors as a safetensors file (used by tests and tools; keys sorted, 8-byte aligned).
+// Writes tensors as a safetensors file (used by tests and tools). The bytes are what the
+// safetensors library writes for the same tensors and metadata: tensors laid out by dtype size
+// then name (so each is aligned), header padded to 8 bytes. Written to <file>.tmp, then renamed.
 Status write_safetensors(const std::filesystem::path& file,
                          const std::map<std::string, Tensor>& tensors,
                          const std::map<std::string, std::string>& metadata = {});
 
-// Reads and parses a JSON file. kNotFound when missing, kCorruption when not valid JSON.
+// Reads a whole text file (config.json, an index). kNotFound when missing, kIoError when the OS
+// refuses the read. The content is not parsed or validated.
 Result<std::string> read_text_file(const std::filesystem::path& file);
 
 }  // namespace mlhub::io
