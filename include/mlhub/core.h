@@ -144,6 +144,9 @@ class ThreadPool {
   ThreadPool& operator=(const ThreadPool&) = delete;
 
   size_t num_threads() const { return workers_.size(); }
+  // How many lanes parallel_for splits work into at most (workers + the calling thread, or the
+  // thread count the pool was created for). Kernels size their chunks by it.
+  size_t lanes() const { return max_lanes_; }
 
   // Runs fn(i) for every i in [0, n), split into contiguous chunks over the workers and the
   // calling thread; returns when all calls have finished. The first exception thrown by fn is
@@ -162,6 +165,7 @@ class ThreadPool {
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
+  size_t max_lanes_ = 1;
 };
 
 }  // namespace mlhub

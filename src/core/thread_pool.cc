@@ -11,6 +11,7 @@ ThreadPool::ThreadPool(size_t num_threads) {
   if (num_threads == 0) num_threads = std::max(1u, std::thread::hardware_concurrency());
   workers_.reserve(num_threads);
   for (size_t i = 0; i < num_threads; ++i) workers_.emplace_back([this] { worker_loop(); });
+  max_lanes_ = num_threads + 1;
 }
 
 ThreadPool::~ThreadPool() {
@@ -48,7 +49,7 @@ void ThreadPool::parallel_for(size_t n, const std::function<void(size_t)>& fn) {
   if (n == 0) return;
   // The caller takes one chunk itself, so a pool of k workers gives k + 1 lanes; with one
   // item or one worker there is nothing to gain from handing work over.
-  const size_t lanes = std::min(n, workers_.size() + 1);
+  const size_t lanes = std::min(n, max_lanes_);
   if (lanes <= 1) {
     for (size_t i = 0; i < n; ++i) fn(i);
     return;
@@ -77,13 +78,19 @@ void ThreadPool::parallel_for(size_t n, const std::function<void(size_t)>& fn) {
 }
 
 ThreadPool& ThreadPool::global() {
-  static ThreadPool pool([] {
+  static const size_t want = [] {
     const char* v = std::getenv("MLHUB_NUM_THREADS");
-    long n = v ? std::strtol(v, nullptr, 10) : 0;
-    // The caller of parallel_for is one lane, so the pool holds one worker fewer than wanted.
-    size_t want = n > 0 ? static_cast<size_t>(n) : std::max(1u, std::thread::hardware_concurrency());
-    return want > 1 ? want - 1 : size_t{1};
-  }());
+    const long n = v ? std::strtol(v, nullptr, 10) : 0;
+    return n > 0 ? static_cast<size_t>(n) : size_t{std::max(1u, std::thread::hardware_concurrency())};
+  }();
+  // The caller of parallel_for is one lane, so the pool holds one worker fewer than wanted
+  // (and MLHUB_NUM_THREADS=1 runs everything on the calling thread).
+  static ThreadPool pool(want > 1 ? want - 1 : size_t{1});
+  static const bool limited = [] {
+    pool.max_lanes_ = want;
+    return true;
+  }();
+  (void)limited;
   return pool;
 }
 
