@@ -1,4 +1,6 @@
 // linear() and matmul(): BLAS products split over the thread pool.
+#include <utility>
+
 #include "kernels/cpu/kernels.h"
 #include "ops/ops_internal.h"
 
@@ -24,7 +26,7 @@ Tensor linear(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in
   Tensor y = Tensor::empty(DType::kF32, detail::with_last(x.shape(), out_features));
   const float* xp = x.data<float>();
   const float* wp = w.data<float>();
-  const float* bp = bias.defined() ? bias.data<float>() : nullptr;
+  const float* bp = bias.defined() ? std::as_const(bias).data<float>() : nullptr;
   float* yp = y.data<float>();
   const int kind = static_cast<int>(act);
   // Row blocks (M) when there are enough rows, else column blocks (N) so that batch 1 still uses

@@ -1,5 +1,6 @@
 // layer_norm (with fused residual), rms_norm, softmax, log_softmax.
 #include <cmath>
+#include <utility>
 
 #include "kernels/cpu/kernels.h"
 #include "ops/ops_internal.h"
@@ -29,9 +30,9 @@ Tensor layer_norm(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in, fl
   }
   Tensor y = Tensor::empty(DType::kF32, x.shape());
   const float* xp = x.data<float>();
-  const float* rp = r.defined() ? r.data<float>() : nullptr;
+  const float* rp = r.defined() ? std::as_const(r).data<float>() : nullptr;
   const float* wp = w.data<float>();
-  const float* bp = b.defined() ? b.data<float>() : nullptr;
+  const float* bp = b.defined() ? std::as_const(b).data<float>() : nullptr;
   float* yp = y.data<float>();
   detail::parallel_rows(rows, 8.0 * width, [&](int64_t r0, int64_t r1) {
     for (int64_t i = r0; i < r1; ++i)
