@@ -6,6 +6,7 @@
 // catches it and returns it as a Status, so no exception crosses the library boundary.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -166,6 +167,11 @@ class ThreadPool {
   std::condition_variable cv_;
   bool stop_ = false;
   size_t max_lanes_ = 1;
+  // Idle workers spin on pending_ for a short while before sleeping on cv_ (a condition
+  // variable wake-up costs more than most parallel ops); submit() only notifies when some
+  // worker is asleep (sleeping_, guarded by mu_).
+  std::atomic<size_t> pending_{0};
+  size_t sleeping_ = 0;
 };
 
 }  // namespace mlhub
