@@ -109,7 +109,11 @@ CheckpointData open_checkpoint_file(const fs::path& file) {
     return read_torch_zip_file(file);
   // Old torch pickles (0x80 = pickle PROTO) and tars are rejected by the torch reader with a
   // clear message; anything else is taken as safetensors, whose reader names what is wrong.
-  if (ends_with(file.filename().string(), ".bin") || ends_with(file.filename().string(), ".pt") ||
+  // A *.safetensors name wins over the 0x80 test: a safetensors header length whose low byte is
+  // 0x80 (1 file in 256) starts with that byte too.
+  const std::string name = file.filename().string();
+  if (ends_with(name, ".safetensors")) return read_safetensors_file(file);
+  if (ends_with(name, ".bin") || ends_with(name, ".pt") ||
       (!head.empty() && static_cast<unsigned char>(head[0]) == 0x80))
     return read_torch_zip_file(file);
   return read_safetensors_file(file);

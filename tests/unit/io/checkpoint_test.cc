@@ -1,5 +1,6 @@
 // Checkpoint::open: folder preference, sharded checkpoints (safetensors and .bin) written by
 // transformers, index validation, the Checkpoint accessors, and the real all-MiniLM-L6-v2.
+#include <fstream>
 #include <cmath>
 #include <thread>
 
@@ -216,5 +217,31 @@ TEST(Checkpoint, RealAllMiniLmL6V2) {
   EXPECT_EQ(ck->metadata().at("format"), "pt");
 }
 
+}  // namespace
+}  // namespace mlhub::io
+
+namespace mlhub::io {
+namespace {
+// A safetensors file whose header length has 0x80 as its low byte starts with the pickle PROTO
+// byte; its .safetensors name must still send it to the safetensors reader.
+TEST(Checkpoint, SafetensorsWhoseFirstByteIs0x80) {
+  const auto dir = std::filesystem::temp_directory_path() / "mlhub_io_0x80";
+  std::filesystem::create_directories(dir);
+  const auto file = dir / "model.safetensors";
+  std::map<std::string, Tensor> tensors{
+      {"w", Tensor::from_floats(std::vector<float>{1, 2, 3}, {3})}};
+  bool found = false;
+  for (int pad = 0; pad < 300 && !found; ++pad) {
+    ASSERT_TRUE(write_safetensors(file, tensors, {{"pad", std::string(pad, 'x')}}).ok());
+    std::ifstream in(file, std::ios::binary);
+    const int first = in.get();
+    found = first == 0x80;
+  }
+  ASSERT_TRUE(found) << "could not make a header length ending in 0x80";
+  auto ck = Checkpoint::open(dir);
+  ASSERT_TRUE(ck.ok()) << ck.status().to_string();
+  EXPECT_EQ(ck->get("w").item_f32({2}), 3.f);
+  std::filesystem::remove_all(dir);
+}
 }  // namespace
 }  // namespace mlhub::io
