@@ -12,5 +12,6 @@ namespace mlhub::cli {
 using Runner = std::function<int()>;
 
 Runner add_tokenize_command(CLI::App& app);
+Runner add_run_command(CLI::App& app);
 
 }  // namespace mlhub::cli

@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   const std::vector<std::pair<std::string, mlhub::cli::Runner>> commands = {
       {"tokenize", mlhub::cli::add_tokenize_command(app)},
+      {"run", mlhub::cli::add_run_command(app)},
   };
   CLI11_PARSE(app, argc, argv);
   for (const auto& [name, run] : commands) {

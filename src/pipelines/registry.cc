@@ -1,0 +1,52 @@
+// The one list of tasks: task name (and aliases) -> the factory in that task's file.
+#include "pipelines/pipeline_internal.h"
+
+namespace mlhub {
+namespace {
+
+struct TaskEntry {
+  const char* name;
+  pipelines::Factory factory;
+  const char* alias_of;  // nullptr for a canonical name
+};
+
+constexpr TaskEntry kTasks[] = {
+    {"text-classification", pipelines::make_text_classification, nullptr},
+    {"sentiment-analysis", pipelines::make_text_classification, "text-classification"},
+    {"token-classification", pipelines::make_token_classification, nullptr},
+    {"ner", pipelines::make_token_classification, "token-classification"},
+    {"question-answering", pipelines::make_question_answering, nullptr},
+    {"fill-mask", pipelines::make_fill_mask, nullptr},
+    {"feature-extraction", pipelines::make_feature_extraction, nullptr},
+    {"sentence-embeddings", pipelines::make_sentence_embeddings, nullptr},
+    {"sentence-similarity", pipelines::make_sentence_similarity, nullptr},
+    {"zero-shot-classification", pipelines::make_zero_shot_classification, nullptr},
+    {"text-ranking", pipelines::make_text_ranking, nullptr},
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Pipeline>> pipeline(std::string_view task,
+                                           const std::filesystem::path& model,
+                                           const nlohmann::json& init_params) {
+  for (const TaskEntry& t : kTasks) {
+    if (task != t.name) continue;
+    return catch_errors([&]() -> std::unique_ptr<Pipeline> {
+      if (!std::filesystem::exists(model)) {
+        throw Error(StatusCode::kNotFound, "model folder " + model.string() + " does not exist");
+      }
+      return t.factory(model, init_params.is_null() ? nlohmann::json::object() : init_params);
+    });
+  }
+  std::string known;
+  for (const std::string& name : supported_tasks()) known += (known.empty() ? "" : ", ") + name;
+  return Status::unimplemented("unknown task \"" + std::string(task) + "\"; supported: " + known);
+}
+
+std::vector<std::string> supported_tasks() {
+  std::vector<std::string> out;
+  for (const TaskEntry& t : kTasks) out.emplace_back(t.name);
+  return out;
+}
+
+}  // namespace mlhub
