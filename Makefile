@@ -2,7 +2,7 @@
 #   make          build build/mlhub (release)
 #   make test     set up, build, run the whole test suite (unit + parity), again under
 #                 ASan+UBSan, then the fuzzers for a bounded time
-#   make run      set up, build, run the main job (a tokenizer demo on real text)
+#   make run      set up, build, run the main job (tokenizer demo + sentence similarity)
 #   make bench    build and run the benchmarks side by side with their peers
 #   make goldens  regenerate the model and pipeline golden data with the pinned transformers
 #   make format   clang-format the C++ sources
