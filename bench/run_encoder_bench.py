@@ -131,7 +131,7 @@ def main():
             for row in rows:
                 iters = iterations(model, row)
                 if row == "sentences":
-                    args = ["sentences", sent_path, "32", str(max(3, iters // 4))]
+                    args = ["sentences", sent_path, "32", "3"]  # 3 passes over all sentences
                     label = "sent%d" % n_sent
                 else:
                     args = ["shape", str(row[0]), str(row[1]), str(iters)]
