@@ -75,12 +75,16 @@ class WeightMap {
   std::string prefix_;  // model-side prefix of this view, with trailing '.' or empty
 };
 
-// nn.Linear: y = x W^T + b (weight [out, in]).
+// nn.Linear: y = x W^T + b (weight [out, in]). The constructor also packs the weight for the GEMM
+// once (ops::PackedWeight), so calls do not repack it; `weight` stays readable. If `weight` is
+// replaced afterwards, calls notice and use the new weight unpacked (same results, slower).
 struct Linear {
   Linear() = default;
   Linear(const WeightMap& w, int64_t in, int64_t out, bool bias = true);
   Tensor operator()(const Tensor& x, ops::Activation act = ops::Activation::kIdentity) const;
   Tensor weight, bias;
+  ops::PackedWeight packed;           // of `weight` as constructed
+  const void* packed_from = nullptr;  // weight.raw_data() when packed
 };
 
 // nn.LayerNorm over the last dim.

@@ -38,6 +38,30 @@ Activation activation_from_name(std::string_view hidden_act);
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias,
               Activation act = Activation::kIdentity);
 
+// A linear() weight [out, in] packed once into the GEMM's panel layout, for a layer applied many
+// times (nn::Linear packs at construction): linear() otherwise repacks the weight on every call,
+// which dominates at small batches. linear(x, PackedWeight::pack(w), b, act) gives the same bits
+// as linear(x, w, b, act). Immutable once packed; copies share the panels; safe to use from
+// several threads at once. Costs a copy of the weight in F32 (~4 * out * in bytes).
+class PackedWeight {
+ public:
+  PackedWeight() = default;  // undefined
+  // weight: [out, in], any float dtype. Throws kInvalidArgument otherwise.
+  static PackedWeight pack(const Tensor& weight);
+  bool defined() const { return defined_; }
+  int64_t out_features() const { return out_; }
+  int64_t in_features() const { return in_; }
+  // The panels (layout private to the kernels), F32, 1-D.
+  const Tensor& panels() const { return panels_; }
+
+ private:
+  Tensor panels_;
+  int64_t out_ = 0, in_ = 0;
+  bool defined_ = false;
+};
+Tensor linear(const Tensor& x, const PackedWeight& weight, const Tensor& bias,
+              Activation act = Activation::kIdentity);
+
 // Batched matrix product over the last two dims: a [..., m, k], b [..., k, n] (or [..., n, k]
 // when transpose_b) with equal leading dims. Returns [..., m, n].
 Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_b = false);

@@ -5,9 +5,17 @@
 namespace mlhub::nn {
 
 Linear::Linear(const WeightMap& w, int64_t in, int64_t out, bool has_bias)
-    : weight(w.get("weight", {out, in})), bias(has_bias ? w.get("bias", {out}) : Tensor()) {}
+    : weight(w.get("weight", {out, in})),
+      bias(has_bias ? w.get("bias", {out}) : Tensor()),
+      packed(ops::PackedWeight::pack(weight)),
+      packed_from(weight.raw_data()) {}
 
 Tensor Linear::operator()(const Tensor& x, ops::Activation act) const {
+  // `packed` is only used while it still describes `weight` (the fields are public).
+  if (packed.defined() && weight.defined() && weight.raw_data() == packed_from &&
+      weight.ndim() == 2 && weight.dim(0) == packed.out_features() &&
+      weight.dim(1) == packed.in_features())
+    return ops::linear(x, packed, bias, act);
   return ops::linear(x, weight, bias, act);
 }
 

@@ -22,6 +22,18 @@ void sgemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const f
 // Register tile of sgemm: splitting M at multiples of kGemmRows and N at multiples of kGemmCols
 // avoids extra edge tiles (any split gives the same bits).
 constexpr int64_t kGemmRows = 6, kGemmCols = 16;
+// sgemm with B = W^T for a weight W [n, k] packed once (ops::PackedWeight) instead of per call.
+// The packed form of W takes sgemm_packed_b_floats(n, k) floats (64-byte aligned);
+// sgemm_pack_b writes the part of it for rows [col0, col0 + cols) of W (col0 a multiple of
+// kGemmCols, cols too unless col0 + cols == n), so that callers can split the packing.
+// sgemm_packed computes columns [col0, col0 + n) of C = A W^T (col0 a multiple of kGemmCols,
+// n_total W's row count) into c; each element gets exactly sgemm's arithmetic, so the bits are
+// those of sgemm(m, n, k, a, lda, w + col0 * k, k, true, c, ldc).
+int64_t sgemm_packed_b_floats(int64_t n, int64_t k);
+void sgemm_pack_b(int64_t n, int64_t k, const float* b, int64_t ldb, int64_t col0, int64_t cols,
+                  float* out);
+void sgemm_packed(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
+                  const float* packed_b, int64_t n_total, int64_t col0, float* c, int64_t ldc);
 
 // ---- Elementwise (activations.cc). `kind` values follow ops::Activation.
 void activation_inplace(float* x, int64_t n, int kind);

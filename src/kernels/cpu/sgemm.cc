@@ -8,6 +8,7 @@
 // kernels by shape (small-matrix paths, M < 16 paths, edge kernels) and do not guarantee that.
 // Speed: ~96% of the best library on average from M = 128 on; at M = 16, where packing W costs
 // most, level with OpenBLAS and ~0.7x BLIS's unpacked kernels (table in docs/kernels.md).
+// sgemm_packed skips that cost for weights packed once (ops::PackedWeight, used by nn::Linear).
 #include <immintrin.h>
 
 #include <algorithm>
@@ -149,6 +150,14 @@ void macro_block(int64_t rows, int64_t cols, int64_t kc, const float* pa, const 
   }
 }
 
+// K is cut into equal blocks of at most kKc; this is the size of each (the last may be shorter).
+int64_t k_block(int64_t k) {
+  const int64_t k_blocks = (k + kKc - 1) / kKc;
+  return (k + k_blocks - 1) / k_blocks;
+}
+
+int64_t round_up_cols(int64_t n) { return (n + kNr - 1) / kNr * kNr; }
+
 }  // namespace
 
 void sgemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
@@ -160,8 +169,7 @@ void sgemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const f
   }
   const int64_t nc_max = std::min(kNc, (n + kNr - 1) / kNr * kNr);
   const int64_t mc_max = std::min(kMc, (m + kMr - 1) / kMr * kMr);
-  const int64_t k_blocks = (k + kKc - 1) / kKc;
-  const int64_t kc_max = (k + k_blocks - 1) / k_blocks;
+  const int64_t kc_max = k_block(k);
   float* pb = pack_buffer(0, static_cast<size_t>(kc_max * nc_max));
   float* pa = pack_buffer(1, static_cast<size_t>(kc_max * mc_max));
   for (int64_t jc = 0; jc < n; jc += kNc) {
@@ -169,6 +177,46 @@ void sgemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const f
     for (int64_t pc = 0; pc < k; pc += kc_max) {
       const int64_t kc = std::min(kc_max, k - pc);
       pack_b(b_nk ? b + jc * ldb + pc : b + pc * ldb + jc, ldb, b_nk, kc, cols, pb);
+      for (int64_t ic = 0; ic < m; ic += kMc) {
+        const int64_t rows = std::min(kMc, m - ic);
+        pack_a(a + ic * lda + pc, lda, rows, kc, pa);
+        macro_block(rows, cols, kc, pa, pb, c + ic * ldc + jc, ldc, pc > 0);
+      }
+    }
+  }
+}
+
+int64_t sgemm_packed_b_floats(int64_t n, int64_t k) { return round_up_cols(n) * k; }
+
+// Each K block of the weight, packed as sgemm packs one column block of it: the panels are the
+// same bytes sgemm would build, just built once.
+void sgemm_pack_b(int64_t n, int64_t k, const float* b, int64_t ldb, int64_t col0, int64_t cols,
+                  float* out) {
+  if (cols <= 0 || k <= 0) return;
+  const int64_t n_pad = round_up_cols(n), kc_max = k_block(k);
+  for (int64_t pc = 0; pc < k; pc += kc_max) {
+    const int64_t kc = std::min(kc_max, k - pc);
+    pack_b(b + col0 * ldb + pc, ldb, true, kc, cols, out + pc * n_pad + col0 * kc);
+  }
+}
+
+void sgemm_packed(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
+                  const float* packed_b, int64_t n_total, int64_t col0, float* c, int64_t ldc) {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0) {
+    for (int64_t i = 0; i < m; ++i) std::memset(c + i * ldc, 0, n * sizeof(float));
+    return;
+  }
+  const int64_t n_pad = round_up_cols(n_total), kc_max = k_block(k);
+  const int64_t mc_max = std::min(kMc, (m + kMr - 1) / kMr * kMr);
+  float* pa = pack_buffer(1, static_cast<size_t>(kc_max * mc_max));
+  // The loop nest of sgemm, reading B's panels in place (block pc starts at pc * n_pad; the
+  // panel of column j within it at j * kc).
+  for (int64_t jc = 0; jc < n; jc += kNc) {
+    const int64_t cols = std::min(kNc, n - jc);
+    for (int64_t pc = 0; pc < k; pc += kc_max) {
+      const int64_t kc = std::min(kc_max, k - pc);
+      const float* pb = packed_b + pc * n_pad + (col0 + jc) * kc;
       for (int64_t ic = 0; ic < m; ic += kMc) {
         const int64_t rows = std::min(kMc, m - ic);
         pack_a(a + ic * lda + pc, lda, rows, kc, pa);
