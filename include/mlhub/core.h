@@ -33,8 +33,10 @@ enum class StatusCode : uint8_t {
   kCorruption,        // a file that is structurally broken
   kUnimplemented,     // a valid input mlhub does not support (yet)
   kOutOfRange,        // an index or size past its limit
-  kFailedPrecondition,
+  kFailedPrecondition,  // the state changed under the caller (e.g. a stale parent commit)
   kInternal,          // a bug in mlhub
+  kAlreadyExists,     // a name that is taken (repo, branch, tag, user)
+  kPermissionDenied,  // the caller may not do this
 };
 
 // Returns the name of `code`, e.g. "InvalidArgument".
@@ -52,6 +54,9 @@ class Status {
   static Status unimplemented(std::string msg) { return {StatusCode::kUnimplemented, std::move(msg)}; }
   static Status out_of_range(std::string msg) { return {StatusCode::kOutOfRange, std::move(msg)}; }
   static Status internal(std::string msg) { return {StatusCode::kInternal, std::move(msg)}; }
+  static Status failed_precondition(std::string msg) { return {StatusCode::kFailedPrecondition, std::move(msg)}; }
+  static Status already_exists(std::string msg) { return {StatusCode::kAlreadyExists, std::move(msg)}; }
+  static Status permission_denied(std::string msg) { return {StatusCode::kPermissionDenied, std::move(msg)}; }
 
   Status(StatusCode code, std::string msg) : code_(code), msg_(std::move(msg)) {}
 
@@ -121,6 +126,31 @@ auto catch_errors(Fn&& fn) -> Result<decltype(fn())> {
     return Status::internal(e.what());
   }
 }
+
+// ---- hashing (OpenSSL) -------------------------------------------------------------------------
+
+// Incremental SHA-256 / SHA-1; hex digests are lowercase. Not thread-safe per object.
+class Hasher {
+ public:
+  enum class Algorithm : uint8_t { kSha256, kSha1 };
+  explicit Hasher(Algorithm algorithm = Algorithm::kSha256);
+  ~Hasher();
+  Hasher(const Hasher&) = delete;
+  Hasher& operator=(const Hasher&) = delete;
+  void update(const void* data, size_t size);
+  void update(std::string_view data) { update(data.data(), data.size()); }
+  // The digest of everything given so far, as lowercase hex. Call once.
+  std::string hex_digest();
+
+ private:
+  void* ctx_;  // EVP_MD_CTX
+};
+
+std::string sha256_hex(std::string_view data);
+// The git object id of a blob with this content: sha1("blob <size>\0" + data).
+std::string git_blob_sha1_hex(std::string_view data);
+// True when `s` is `n` lowercase hex digits (n = 0: any non-empty length).
+bool is_lower_hex(std::string_view s, size_t n = 0);
 
 // ---- logging ---------------------------------------------------------------------------------
 
