@@ -19,6 +19,11 @@ struct ServeOptions {
   int port = 8080;                // 0 = any free port (printed)
   size_t max_connections = 512;
   bool quiet = false;             // no request log
+  // What preupload answers huggingface_hub >= 1.20 (which sends "lfs" files through Xet when
+  // hf_xet is installed, and this hub has no Xet storage yet): "regular" (default: the bytes
+  // come inside the commit, so the newest clients work as installed) or "lfs" (decide normally;
+  // for users who set HF_HUB_DISABLE_XET=1, who then upload through the LFS batch API).
+  std::string xet_fallback = "regular";
 };
 
 // Opens (creating on first start) the data folder. On first start creates the user `admin`

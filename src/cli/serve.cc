@@ -15,6 +15,10 @@ Runner add_serve_command(CLI::App& app) {
   cmd->add_option("--port", opts->port, "Port (default 8080; 0 = any free port)");
   cmd->add_option("--max-connections", opts->max_connections, "Open connections at most (default 512)");
   cmd->add_flag("--quiet", opts->quiet, "Do not log requests");
+  cmd->add_option("--xet-fallback", opts->xet_fallback,
+                  "What huggingface_hub >= 1.20 is told to do with large files: 'regular' (inside the commit; "
+                  "works with hf_xet installed) or 'lfs' (the LFS batch API; needs HF_HUB_DISABLE_XET=1)")
+      ->check(CLI::IsMember({"regular", "lfs"}));
   return [opts, data] {
     opts->data_dir = *data;
     if (!opts->quiet && log_level() > LogLevel::kInfo && !std::getenv("MLHUB_LOG")) set_log_level(LogLevel::kWarning);

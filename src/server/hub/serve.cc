@@ -61,7 +61,7 @@ int serve(const ServeOptions& options) {
               << "): " << *token << std::endl;
   }
   try {
-    hub::HubServer hub(options.data_dir);
+    hub::HubServer hub(options.data_dir, options.xet_fallback == "lfs" ? hub::XetFallback::kLfs : hub::XetFallback::kRegular);
     hub.recover();
     http::ListenOptions listen;
     listen.host = options.host;
