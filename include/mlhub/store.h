@@ -212,6 +212,137 @@ class GitRepo {
   std::filesystem::path path_;
 };
 
+// ---- MetadataStore -------------------------------------------------------------------------
+
+// A user or an organization (both own namespaces; orgs have members).
+struct Account {
+  int64_t id = 0;
+  std::string name;
+  std::string fullname;
+  std::string email;
+  bool is_org = false;
+  int64_t created_at = 0;  // unix seconds
+};
+
+enum class TokenRole : uint8_t { kRead, kWrite };
+std::string_view token_role_name(TokenRole role);  // "read" / "write"
+
+struct AccessToken {
+  int64_t id = 0;
+  int64_t user_id = 0;
+  std::string name;
+  TokenRole role = TokenRole::kRead;
+  int64_t created_at = 0;
+};
+
+enum class MemberRole : uint8_t { kRead, kWrite, kAdmin };
+std::string_view member_role_name(MemberRole role);
+Result<MemberRole> parse_member_role(std::string_view name);
+
+// One hub repository. `type` is "model", "dataset" or "space". What is derived from the git
+// content (card data, tags, pipeline tag, library) is a cache keyed by `indexed_sha`: when the
+// branch head differs, the server re-derives it (so a crash between a ref move and the metadata
+// update only costs a re-index).
+struct RepoRecord {
+  int64_t id = 0;
+  std::string type = "model";
+  std::string owner;          // namespace (user or org name)
+  std::string name;
+  bool is_private = false;
+  std::string gated;          // "" (not gated), "auto" or "manual"
+  bool disabled = false;
+  int64_t created_at = 0;
+  int64_t last_modified = 0;  // unix seconds of the last commit on the default branch
+  int64_t downloads = 0;
+  int64_t likes = 0;
+  std::string storage;        // folder of the bare repo, relative to the data dir
+  std::string indexed_sha;    // commit the derived fields below were computed from
+  std::string card_json = "{}";  // cardData: the README front matter as JSON
+  std::string tags_json = "[]";  // derived tags, JSON array of strings
+  std::string pipeline_tag;
+  std::string library_name;
+
+  std::string repo_id() const { return owner + "/" + name; }
+};
+
+// How /api/models etc. list repos.
+struct RepoQuery {
+  std::string type = "model";
+  std::vector<std::string> search;   // substrings of the repo id (all must match), case-insensitive
+  std::string author;                // namespace, exact
+  std::vector<std::string> filters;  // tags, all must be present
+  std::string sort;                  // "", "downloads", "likes", "lastModified", "createdAt", "id"
+  bool ascending = false;            // direction=1 (default descending, like the Hub)
+  size_t offset = 0;
+  size_t limit = 1000;
+  int64_t viewer_id = 0;             // private repos are listed only for their owner and members
+};
+
+// Users, organizations, tokens (only their sha256 is stored), repo records, redirects of moved
+// repos and download counters. Thread-safe (one connection behind a mutex; SQLite in WAL mode
+// so admin commands in another process can write while the server runs).
+class MetadataStore {
+ public:
+  virtual ~MetadataStore() = default;
+
+  // Opens (creating if needed) the SQLite database at `path` and migrates its schema.
+  static Result<std::unique_ptr<MetadataStore>> open_sqlite(const std::filesystem::path& path);
+
+  // kAlreadyExists when the name is taken by a user or an org (names are case-insensitive).
+  virtual Result<Account> create_account(const Account& account) = 0;
+  virtual std::optional<Account> find_account(std::string_view name) = 0;
+  virtual std::optional<Account> account_by_id(int64_t id) = 0;
+  virtual Status set_member(int64_t org_id, int64_t user_id, MemberRole role) = 0;
+  virtual std::optional<MemberRole> member_role(int64_t org_id, int64_t user_id) = 0;
+  // The orgs a user belongs to, with the role.
+  virtual std::vector<std::pair<Account, MemberRole>> orgs_of(int64_t user_id) = 0;
+
+  // Creates a token and returns its plaintext ("hf_" + 34 random base62 chars); only its
+  // sha256 is stored.
+  virtual Result<std::string> create_token(int64_t user_id, std::string_view name, TokenRole role) = 0;
+  // The token's owner and record, or nullopt for an unknown token.
+  virtual std::optional<std::pair<Account, AccessToken>> authenticate(std::string_view token) = 0;
+
+  // kAlreadyExists when (type, owner, name) is taken (case-insensitive). Returns the record
+  // with its id.
+  virtual Result<RepoRecord> create_repo(const RepoRecord& repo) = 0;
+  virtual std::optional<RepoRecord> find_repo(std::string_view type, std::string_view owner,
+                                              std::string_view name) = 0;
+  virtual Status update_repo(const RepoRecord& repo) = 0;
+  virtual Status delete_repo(int64_t repo_id) = 0;
+  // Renames; records a redirect from the old id (kAlreadyExists when the target is taken).
+  virtual Status move_repo(int64_t repo_id, std::string_view new_owner, std::string_view new_name) = 0;
+  // Where a moved repo went ("owner/name"), following chains.
+  virtual std::optional<std::string> redirect_of(std::string_view type, std::string_view owner,
+                                                 std::string_view name) = 0;
+  virtual std::vector<RepoRecord> list_repos(const RepoQuery& query) = 0;
+  virtual std::vector<RepoRecord> all_repos() = 0;
+  virtual void count_download(int64_t repo_id) = 0;
+
+  // A random secret stored under `name`, created on first use (e.g. the key that signs LFS
+  // upload URLs).
+  virtual std::string secret(std::string_view name) = 0;
+};
+
+// ---- Model and dataset cards ---------------------------------------------------------------
+
+// What the hub derives from a repo's README.md YAML front matter (between the leading "---"
+// lines) and its file list.
+struct CardMetadata {
+  std::string card_json = "{}";   // the front matter as a JSON object ("{}" when absent)
+  std::vector<std::string> tags;  // tags, library, pipeline tag, license:x, dataset:x, base_model:x,
+                                  // languages, file formats (safetensors, pytorch, gguf, onnx),
+                                  // the config's model_type; de-duplicated, in that order
+  std::string pipeline_tag;
+  std::string library_name;
+};
+
+// Parses the card. `files` are the repo's paths (for format tags); `config_json` is the
+// content of config.json or "". kInvalidArgument (with the YAML error and line) when the front
+// matter is not valid YAML or not a mapping.
+Result<CardMetadata> parse_card(std::string_view readme, std::string_view repo_type,
+                                const std::vector<std::string>& files, std::string_view config_json);
+
 // Checks a repo-relative path from a client: non-empty, at most 4096 bytes, valid UTF-8, no NUL
 // or control characters, no leading '/', no backslash, no empty, "." or ".." segments, no
 // ".git" segment. Returns kInvalidArgument with a message naming the problem.

@@ -13,5 +13,8 @@ using Runner = std::function<int()>;
 
 Runner add_tokenize_command(CLI::App& app);
 Runner add_run_command(CLI::App& app);
+Runner add_serve_command(CLI::App& app);
+// user create / token create / org create: one runner for the three admin commands.
+Runner add_admin_commands(CLI::App& app);
 
 }  // namespace mlhub::cli

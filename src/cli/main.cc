@@ -11,10 +11,15 @@ int main(int argc, char** argv) {
   const std::vector<std::pair<std::string, mlhub::cli::Runner>> commands = {
       {"tokenize", mlhub::cli::add_tokenize_command(app)},
       {"run", mlhub::cli::add_run_command(app)},
+      {"serve", mlhub::cli::add_serve_command(app)},
   };
+  const auto admin = mlhub::cli::add_admin_commands(app);
   CLI11_PARSE(app, argc, argv);
   for (const auto& [name, run] : commands) {
     if (app.got_subcommand(name)) return run();
+  }
+  for (const char* name : {"user", "token", "org"}) {
+    if (app.got_subcommand(name)) return admin();
   }
   return 1;
 }

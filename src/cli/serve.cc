@@ -1,0 +1,84 @@
+// mlhub serve, and the administration commands of a hub's data folder: user, token, org.
+#include <iostream>
+
+#include "cli/commands.h"
+#include "mlhub/server.h"
+
+namespace mlhub::cli {
+
+Runner add_serve_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("serve", "Run the hub: the Hugging Face Hub API over git repositories");
+  auto opts = std::make_shared<server::ServeOptions>();
+  auto data = std::make_shared<std::string>();
+  cmd->add_option("--data", *data, "Data folder (SQLite metadata, git repositories, LFS blobs)")->required();
+  cmd->add_option("--host", opts->host, "Address to bind (default 127.0.0.1)");
+  cmd->add_option("--port", opts->port, "Port (default 8080; 0 = any free port)");
+  cmd->add_option("--max-connections", opts->max_connections, "Open connections at most (default 512)");
+  cmd->add_flag("--quiet", opts->quiet, "Do not log requests");
+  cmd->add_option("--xet-fallback", opts->xet_fallback,
+                  "What huggingface_hub >= 1.20 is told to do with large files: 'regular' (inside the commit; "
+                  "works with hf_xet installed) or 'lfs' (the LFS batch API; needs HF_HUB_DISABLE_XET=1)")
+      ->check(CLI::IsMember({"regular", "lfs"}));
+  return [opts, data] {
+    opts->data_dir = *data;
+    if (!opts->quiet && log_level() > LogLevel::kInfo && !std::getenv("MLHUB_LOG")) set_log_level(LogLevel::kWarning);
+    return server::serve(*opts);
+  };
+}
+
+Runner add_admin_commands(CLI::App& app) {
+  auto data = std::make_shared<std::string>();
+  auto name = std::make_shared<std::string>();
+  auto email = std::make_shared<std::string>();
+  auto fullname = std::make_shared<std::string>();
+  auto role = std::make_shared<std::string>("read");
+  auto token_name = std::make_shared<std::string>();
+  auto members = std::make_shared<std::vector<std::string>>();
+  auto which = std::make_shared<std::string>();
+
+  auto* user = app.add_subcommand("user", "Manage hub users (on a data folder)");
+  user->require_subcommand(1);
+  auto* user_create = user->add_subcommand("create", "Create a user");
+  user_create->add_option("name", *name, "User name")->required();
+  user_create->add_option("--data", *data, "The hub's data folder")->required();
+  user_create->add_option("--email", *email, "E-mail address");
+  user_create->add_option("--fullname", *fullname, "Full name");
+  user_create->callback([which] { *which = "user"; });
+
+  auto* token = app.add_subcommand("token", "Manage access tokens (on a data folder)");
+  token->require_subcommand(1);
+  auto* token_create = token->add_subcommand("create", "Create a token and print it");
+  token_create->add_option("--data", *data, "The hub's data folder")->required();
+  token_create->add_option("--user", *name, "Owner of the token")->required();
+  token_create->add_option("--role", *role, "read or write")->check(CLI::IsMember({"read", "write"}));
+  token_create->add_option("--name", *token_name, "A name to recognise the token by");
+  token_create->callback([which] { *which = "token"; });
+
+  auto* org = app.add_subcommand("org", "Manage organizations (on a data folder)");
+  org->require_subcommand(1);
+  auto* org_create = org->add_subcommand("create", "Create an organization");
+  org_create->add_option("name", *name, "Organization name")->required();
+  org_create->add_option("--data", *data, "The hub's data folder")->required();
+  org_create->add_option("--member", *members, "USER or USER:ROLE (read, write, admin); repeatable");
+  org_create->callback([which] { *which = "org"; });
+
+  return [=] {
+    Status s;
+    if (*which == "user") {
+      s = server::create_user(*data, *name, *email, *fullname);
+    } else if (*which == "token") {
+      auto t = server::create_token(*data, *name, *role, *token_name);
+      if (t.ok()) std::cout << *t << "\n";
+      s = t.status();
+    } else if (*which == "org") {
+      s = server::create_org(*data, *name, *members);
+    }
+    if (!s.ok()) {
+      std::cerr << "mlhub: " << s.message() << "\n";
+      return 1;
+    }
+    return 0;
+  };
+}
+
+}  // namespace mlhub::cli

@@ -1,0 +1,155 @@
+// `mlhub serve` and the administration of a data folder (include/mlhub/server.h).
+#include <sys/stat.h>
+
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "mlhub/server.h"
+#include "server/hub/hub_server.h"
+
+namespace mlhub::server {
+namespace fs = std::filesystem;
+
+namespace {
+
+http::Server* g_server = nullptr;
+
+void on_signal(int) {
+  if (g_server) g_server->stop();
+}
+
+Result<std::unique_ptr<store::MetadataStore>> open_meta(const fs::path& data_dir) {
+  std::error_code ec;
+  fs::create_directories(data_dir, ec);
+  if (ec) return Status::io_error("cannot create " + data_dir.string() + ": " + ec.message());
+  return store::MetadataStore::open_sqlite(data_dir / "hub.sqlite");
+}
+
+}  // namespace
+
+Result<std::string> init_data_dir(const fs::path& data_dir) {
+  auto meta = open_meta(data_dir);
+  if (!meta.ok()) return meta.status();
+  if ((*meta)->find_account("admin")) return std::string();
+  store::Account admin;
+  admin.name = "admin";
+  admin.fullname = "Administrator";
+  auto created = (*meta)->create_account(admin);
+  if (!created.ok()) return created.status();
+  auto token = (*meta)->create_token(created->id, "admin", store::TokenRole::kWrite);
+  if (!token.ok()) return token.status();
+  const fs::path path = data_dir / "admin.token";
+  {
+    std::ofstream out(path, std::ios::trunc);
+    out << *token << "\n";
+    if (!out) return Status::io_error("cannot write " + path.string());
+  }
+  ::chmod(path.c_str(), 0600);
+  return *token;
+}
+
+int serve(const ServeOptions& options) {
+  auto token = init_data_dir(options.data_dir);
+  if (!token.ok()) {
+    std::cerr << "mlhub serve: " << token.status().message() << "\n";
+    return 1;
+  }
+  if (!token->empty()) {
+    std::cout << "mlhub serve: created user admin; its write token (also in " << (options.data_dir / "admin.token").string()
+              << "): " << *token << std::endl;
+  }
+  try {
+    hub::HubServer hub(options.data_dir, options.xet_fallback == "lfs" ? hub::XetFallback::kLfs : hub::XetFallback::kRegular);
+    hub.recover();
+    http::ListenOptions listen;
+    listen.host = options.host;
+    listen.port = options.port;
+    listen.max_connections = options.max_connections;
+    const bool quiet = options.quiet;
+    http::Server server(listen, [&hub, quiet](http::Request& req) {
+      http::Response res;
+      try {
+        res = hub.handle(req);
+      } catch (const http::HttpError&) {
+        throw;
+      } catch (const Error& e) {
+        // One mapping of library codes to HTTP statuses.
+        int status = 500;
+        switch (e.code()) {
+          case StatusCode::kInvalidArgument: status = 400; break;
+          case StatusCode::kNotFound: status = 404; break;
+          case StatusCode::kAlreadyExists: status = 409; break;
+          case StatusCode::kFailedPrecondition: status = 412; break;
+          case StatusCode::kPermissionDenied: status = 403; break;
+          case StatusCode::kOutOfRange: status = 413; break;
+          default: break;
+        }
+        if (status == 500) log(LogLevel::kError, req.method + " " + req.target + ": " + e.what());
+        throw http::HttpError{status, status == 500 ? std::string("internal error") : std::string(e.what()), "", {}};
+      }
+      if (!quiet) log(LogLevel::kInfo, req.method + " " + req.target + " -> " + std::to_string(res.status));
+      return res;
+    });
+    const int port = server.bind();
+    g_server = &server;
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+    std::signal(SIGPIPE, SIG_IGN);
+    std::cout << "mlhub serve: listening on http://" << (options.host.find(':') != std::string::npos ? "[" + options.host + "]" : options.host)
+              << ":" << port << std::endl;
+    server.run();
+    g_server = nullptr;
+  } catch (const std::exception& e) {
+    std::cerr << "mlhub serve: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+Status create_user(const fs::path& data_dir, const std::string& name, const std::string& email, const std::string& fullname) {
+  if (!hub::valid_name_part(name)) return Status::invalid_argument("invalid user name '" + name + "'");
+  auto meta = open_meta(data_dir);
+  if (!meta.ok()) return meta.status();
+  store::Account a;
+  a.name = name;
+  a.email = email;
+  a.fullname = fullname;
+  return (*meta)->create_account(a).status();
+}
+
+Result<std::string> create_token(const fs::path& data_dir, const std::string& user, const std::string& role,
+                                 const std::string& token_name) {
+  if (role != "read" && role != "write") return Status::invalid_argument("role must be read or write");
+  auto meta = open_meta(data_dir);
+  if (!meta.ok()) return meta.status();
+  auto account = (*meta)->find_account(user);
+  if (!account || account->is_org) return Status::not_found("no user named '" + user + "'");
+  return (*meta)->create_token(account->id, token_name.empty() ? role + "-token" : token_name,
+                               role == "write" ? store::TokenRole::kWrite : store::TokenRole::kRead);
+}
+
+Status create_org(const fs::path& data_dir, const std::string& name, const std::vector<std::string>& members) {
+  if (!hub::valid_name_part(name)) return Status::invalid_argument("invalid organization name '" + name + "'");
+  auto meta = open_meta(data_dir);
+  if (!meta.ok()) return meta.status();
+  store::Account org;
+  org.name = name;
+  org.fullname = name;
+  org.is_org = true;
+  auto created = (*meta)->create_account(org);
+  if (!created.ok()) return created.status();
+  for (const auto& m : members) {
+    const size_t colon = m.find(':');
+    const std::string user = m.substr(0, colon);
+    auto role = store::parse_member_role(colon == std::string::npos ? "write" : m.substr(colon + 1));
+    if (!role.ok()) return role.status();
+    auto account = (*meta)->find_account(user);
+    if (!account || account->is_org) return Status::not_found("no user named '" + user + "'");
+    if (auto s = (*meta)->set_member(created->id, account->id, *role); !s.ok()) return s;
+  }
+  return Status();
+}
+
+}  // namespace mlhub::server
