@@ -12,6 +12,11 @@ int main(int argc, char** argv) {
       {"tokenize", mlhub::cli::add_tokenize_command(app)},
       {"run", mlhub::cli::add_run_command(app)},
       {"serve", mlhub::cli::add_serve_command(app)},
+      {"login", mlhub::cli::add_login_command(app)},
+      {"whoami", mlhub::cli::add_whoami_command(app)},
+      {"repo", mlhub::cli::add_repo_command(app)},
+      {"download", mlhub::cli::add_download_command(app)},
+      {"upload", mlhub::cli::add_upload_command(app)},
   };
   const auto admin = mlhub::cli::add_admin_commands(app);
   CLI11_PARSE(app, argc, argv);

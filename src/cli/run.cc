@@ -1,4 +1,4 @@
-// `mlhub run TASK --model PATH [--param key=value ...] [--init key=value ...] [--jsonl]`
+// `mlhub run TASK --model PATH|ORG/NAME[@REV] [--param key=value ...] [--init key=value ...] [--jsonl]`
 //
 // Runs a task pipeline (include/mlhub/pipelines.h) over stdin, one input a line, and writes one
 // compact JSON result a line, shaped as transformers' pipeline returns it for that one input
@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "mlhub/hub.h"
 #include "mlhub/pipelines.h"
 
 namespace mlhub::cli {
@@ -86,7 +87,14 @@ ojson ordered(const json& v) {
 int run_pipeline(const RunOptions& o) {
   json params, init;
   if (!parse_params(o.params, "--param", params) || !parse_params(o.init, "--init", init)) return 2;
-  auto loaded = pipeline(o.task, o.model, init);
+  // A folder is used as is; "org/name[@revision]" is fetched from HF_ENDPOINT into the
+  // huggingface_hub cache first (or found there when offline).
+  auto folder = hub::resolve_model(hub::HubConfig::from_env(), o.model);
+  if (!folder.ok()) {
+    std::cerr << "mlhub run: " << folder.status().message() << "\n";
+    return 2;
+  }
+  auto loaded = pipeline(o.task, *folder, init);
   if (!loaded.ok()) {
     std::cerr << "mlhub run: " << loaded.status().message() << "\n";
     return 2;
@@ -128,8 +136,8 @@ Runner add_run_command(CLI::App& app) {
       app.add_subcommand("run", "Run a task pipeline on stdin, one input a line, to JSON lines");
   cmd->add_option("task", o->task, "the task: " + tasks)->required();
   cmd->add_option("--model", o->model,
-                  "model folder (config.json, weights, tokenizer files); hub repo ids (org/name) "
-                  "are not supported yet")
+                  "model folder (config.json, weights, tokenizer files), or a hub model id "
+                  "org/name[@revision] downloaded from HF_ENDPOINT into the huggingface_hub cache")
       ->required();
   cmd->add_option("--param", o->params,
                   "call parameter key=value, repeatable; the value is JSON when it parses "
