@@ -155,6 +155,10 @@ void download_to_incomplete(const HubConfig& config, const std::string& url,
         decided = true;
         // 206: append to what we have; 200: the server ignored Range, start over.
         const bool append = have > 0 && status == 206;
+        if (have > 0) {
+          log(LogLevel::kInfo, fmt::format("\"{}\": Range: bytes={}- answered {} ({})", display_name,
+                                           have, status, append ? "resuming" : "starting over"));
+        }
         out.open(incomplete, std::ios::binary | (append ? std::ios::app : std::ios::trunc));
         if (!append) {
           written = 0;

@@ -343,7 +343,7 @@ Result<WhoAmI> whoami(const HubConfig& config, std::string_view token) {
     if (!answer.ok()) {
       if (answer.status().code() == StatusCode::kPermissionDenied) {
         return Status::permission_denied("invalid user token: " + c.endpoint +
-                                         " rejected it (" + answer.status().message() + ")");
+                                         " rejected it (check HF_TOKEN or run `mlhub login`)");
       }
       return answer.status();
     }
