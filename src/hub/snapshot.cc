@@ -298,10 +298,15 @@ Result<std::string> resolve_model(const HubConfig& config, std::string_view spec
       return Status::not_found(fmt::format(
           "\"{}\" is neither a model folder nor a hub model id (org/name[@revision])", spec));
     }
-    return internal::snapshot_impl(config, repo_id, options,
-                                   [](const internal::TreeEntry& e, bool has_safetensors) {
-                                     return internal::model_file_wanted(e.path, has_safetensors);
-                                   });
+    auto folder = internal::snapshot_impl(
+        config, repo_id, options, [](const internal::TreeEntry& e, bool has_safetensors) {
+          return internal::model_file_wanted(e.path, has_safetensors);
+        });
+    if (folder.ok()) return folder;
+    // Say both readings of `spec`: a missing local folder is the likelier typo.
+    return Status(folder.status().code(),
+                  fmt::format("no folder \"{}\", and as a hub model id: {}", spec,
+                              folder.status().message()));
   });
 }
 

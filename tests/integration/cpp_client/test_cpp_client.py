@@ -348,3 +348,46 @@ def test_errors_are_clear(uploaded, env_for, tmp_path):
         r = mlhub(*args, env=bad, check=False)
         assert r.returncode != 0 and "invalid" in r.stderr.lower(), (args, r.stderr)
         assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+# ---- more: paginated trees, batched preupload, concurrent downloads of one blob -----------------
+
+
+def test_many_files_paginate_and_batch(env_for, tmp_path):
+    """1,100 files: preupload batches of 256, tree pages of 1,000 (Link rel="next")."""
+    src = tmp_path / "many"
+    for i in range(1100):
+        d = src / f"d{i % 7}"
+        d.mkdir(parents=True, exist_ok=True)
+        (d / f"f{i:04d}.txt").write_text(f"file {i}\n")
+    env = env_for("many-ml")
+    mlhub("upload", "admin/many", src, "--quiet", env=env)
+    snapshot = Path(mlhub("download", "admin/many", "--quiet", env=env).stdout.strip())
+    assert files_of(snapshot) == files_of(src)
+    py("""
+        import json, huggingface_hub as h
+        print(json.dumps(h.snapshot_download("admin/many")))
+    """, env_for("many-py"))
+    assert layout_of(tmp_path / "many-ml", "models--admin--many") == \
+        layout_of(tmp_path / "many-py", "models--admin--many")
+
+
+def test_concurrent_download_with_python_shares_the_lock(uploaded, env_for, tmp_path):
+    """mlhub and huggingface_hub fetch the same 12 MB blob into one cache at the same time."""
+    env = env_for("race")
+    code = textwrap.dedent("""
+        import json, huggingface_hub as h
+        print(json.dumps(h.hf_hub_download("admin/cpp-up", "big.bin")))
+    """)
+    procs = [subprocess.Popen([str(MLHUB), "download", "admin/cpp-up", "big.bin", "--quiet"],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    procs.append(subprocess.Popen([PYTHON, "-c", code], env=env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True))
+    outs = [p.communicate(timeout=600) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [o[1] for o in outs]
+    paths = {o[0].strip().splitlines()[-1].strip('"') for o in outs}
+    assert len(paths) == 1
+    assert hashlib.sha256(Path(paths.pop()).read_bytes()).hexdigest() == files_of(uploaded)["big.bin"]
+    blobs = list((tmp_path / "race" / "models--admin--cpp-up" / "blobs").iterdir())
+    assert [b.name for b in blobs if "incomplete" in b.name] == []
