@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <chrono>
 #include <fstream>
 #include <mutex>
 #include <thread>
@@ -102,6 +103,22 @@ void chmod_like_new_file(const fs::path& blob, const fs::path& folder) {
 }
 
 }  // namespace
+
+void write_local_dir_metadata(const fs::path& local_dir, std::string_view filename,
+                              std::string_view commit, std::string_view etag) {
+  const fs::path meta_dir = local_dir / ".cache" / "huggingface";
+  std::error_code ec;
+  fs::create_directories(meta_dir / "download", ec);
+  if (!fs::exists(meta_dir / ".gitignore", ec)) std::ofstream(meta_dir / ".gitignore") << "*";
+  RepoCache(meta_dir.string(), RepoType::kModel, "x").tag_cache_dir();
+  const fs::path meta = meta_dir / "download" / (std::string(filename) + ".metadata");
+  fs::create_directories(meta.parent_path(), ec);
+  const double now = std::chrono::duration<double>(
+                         std::chrono::system_clock::now().time_since_epoch()).count();
+  FileLock lock(meta.parent_path() / (meta.stem().string() + ".lock"));
+  std::ofstream out(meta, std::ios::trunc);
+  out << commit << "\n" << etag << "\n" << fmt::format("{:.6f}", now) << "\n";
+}
 
 void download_to_incomplete(const HubConfig& config, const std::string& url,
                             const fs::path& incomplete, const std::string& etag,
@@ -249,6 +266,10 @@ Result<std::string> hf_hub_download(const HubConfig& config, std::string_view re
       const fs::path dest = fs::path(*options.local_dir) / std::string(filename);
       fs::create_directories(dest.parent_path());
       fs::copy_file(pointer, dest, fs::copy_options::overwrite_existing);
+      // snapshots/<commit>/<filename> -> ../../blobs/<etag>
+      const std::string commit = pointer.lexically_relative(cache.storage / "snapshots").begin()->string();
+      write_local_dir_metadata(*options.local_dir, filename, commit,
+                               fs::read_symlink(pointer).filename().string());
       return dest.string();
     };
     std::error_code ec;

@@ -222,6 +222,12 @@ void download_to_incomplete(const HubConfig& config, const std::string& url,
                             const std::filesystem::path& incomplete, const std::string& etag,
                             uint64_t expected_size, const std::string& display_name);
 
+// Records a file copied into `local_dir` as huggingface_hub's local_dir downloads do:
+// <local_dir>/.cache/huggingface/download/<filename>.metadata = "commit\netag\ntimestamp\n"
+// (plus that folder's .gitignore "*" and CACHEDIR.TAG), so Python sees it as up to date.
+void write_local_dir_metadata(const std::filesystem::path& local_dir, std::string_view filename,
+                              std::string_view commit, std::string_view etag);
+
 // Applies `fn` to the items [0, n) on up to `workers` threads; returns the first failure.
 Status run_parallel(size_t n, size_t workers, const std::function<Status(size_t)>& fn);
 

@@ -266,7 +266,13 @@ Result<std::string> snapshot_impl(const HubConfig& config, std::string_view repo
                             return hf_hub_download(config, repo_id, files[i]->path, dl).status();
                           });
   if (!s.ok()) return s;
-  if (options.local_dir) return fs::absolute(*options.local_dir).string();
+  if (options.local_dir) {
+    // huggingface_hub keeps the listing of a local_dir download in its .cache/huggingface/.
+    RepoCache local = cache;
+    local.storage = fs::path(*options.local_dir) / ".cache" / "huggingface";
+    write_tree_cache(local, commit, *tree);
+    return fs::absolute(*options.local_dir).string();
+  }
   return cache.snapshot(commit).string();
 }
 

@@ -204,6 +204,17 @@ def test_python_upload_mlhub_download(hub, env_for, tmp_path):
     r = mlhub("download", "admin/py-up", "--include", "*.json", "--local-dir", tmp_path / "ld",
               env=env_for("mlcache2"))
     assert files_of(tmp_path / "ld") == {"tokenizer.json": files_of(src)["tokenizer.json"]}
+    # huggingface_hub takes that local_dir copy as up to date (its .metadata record matches).
+    local = tmp_path / "ld" / "tokenizer.json"
+    meta = tmp_path / "ld" / ".cache" / "huggingface" / "download" / "tokenizer.json.metadata"
+    assert meta.read_text().split("\n")[0] == snapshot.name
+    mtime = local.stat().st_mtime_ns
+    got = py(f"""
+        import json, huggingface_hub as h
+        print(json.dumps(h.hf_hub_download("admin/py-up", "tokenizer.json", local_dir={str(tmp_path / "ld")!r})))
+    """, env_for("mlcache3"))
+    assert Path(got) == local and local.stat().st_mtime_ns == mtime
+    assert not (tmp_path / "mlcache3").exists()  # Python answered from the local_dir record
 
 
 # ---- (3) one cache, both clients --------------------------------------------------------------
