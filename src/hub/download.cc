@@ -1,6 +1,8 @@
 // hf_hub_download: HEAD /resolve/ for the metadata, the cache lookup (and the offline fallback),
 // the resumable GET into blobs/<etag>.incomplete, the hash check and the snapshot symlink.
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -93,13 +95,19 @@ std::variant<FileMetadata, HeadError> get_metadata(const HubConfig& config, Repo
   return meta;
 }
 
-// Gives the blob the permissions of a new file in the cache folder (umask applied), as
-// huggingface_hub does before moving it in place.
-void chmod_like_new_file(const fs::path& blob, const fs::path& folder) {
-  const mode_t mask = ::umask(0);
-  ::umask(mask);
-  ::chmod(blob.c_str(), 0666 & ~mask);
-  (void)folder;
+// Gives the blob the permissions a new file gets in the repo folder (the umask applied), as
+// huggingface_hub does before moving it in place: probe with a temporary file, since reading the
+// umask with umask(2) would race with other threads.
+void chmod_like_new_file(const fs::path& blob, const fs::path& repo_folder) {
+  const fs::path probe = repo_folder / ("tmp_" + std::to_string(::getpid()) + "_" +
+                                        std::to_string(std::hash<std::thread::id>()(
+                                            std::this_thread::get_id())));
+  const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0666);
+  if (fd < 0) return;  // keep the download's mode, as Python does on error
+  struct stat st {};
+  if (::fstat(fd, &st) == 0) ::chmod(blob.c_str(), st.st_mode & 07777);
+  ::close(fd);
+  ::unlink(probe.c_str());
 }
 
 }  // namespace
@@ -158,6 +166,11 @@ void download_to_incomplete(const HubConfig& config, const std::string& url,
         have = 0;
         restart_hash();
       }
+    }
+    if (have == expected_size && have > 0) {  // a complete leftover: check it, no request
+      if (!(sha256 || sha1) || hasher->hex_digest() == etag) return;
+      fs::remove(incomplete, ec);
+      continue;
     }
     std::ofstream out;
     uint64_t written = have;
@@ -311,7 +324,7 @@ Result<std::string> hf_hub_download(const HubConfig& config, std::string_view re
       if (options.force) fs::remove(incomplete, ec);
       download_to_incomplete(config, meta.location, incomplete, meta.etag, meta.size,
                              std::string(filename));
-      chmod_like_new_file(incomplete, blob.parent_path());
+      chmod_like_new_file(incomplete, cache.storage);
       fs::rename(incomplete, blob);
     }
     if (options.force || !fs::exists(pointer, ec)) cache.link_pointer(meta.commit, filename, meta.etag);

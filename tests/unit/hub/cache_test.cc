@@ -228,6 +228,17 @@ TEST(HubDownload, ResumesWithRange) {
   EXPECT_EQ(server.ranges[0], "100000-");
 }
 
+TEST(HubDownload, CompleteLeftoverNeedsNoRequest) {
+  const std::string body = make_body();
+  TempDir tmp;
+  const fs::path inc = tmp.path() / "blob.incomplete";
+  std::ofstream(inc, std::ios::binary) << body;
+  // Nothing listens on the endpoint's port 1: any request would fail.
+  download_to_incomplete(quiet_config(), "http://127.0.0.1:1/f", inc, sha256_hex(body),
+                         body.size(), "f");
+  EXPECT_EQ(slurp(inc), body);
+}
+
 TEST(HubDownload, RestartsWhenRangeIgnored) {
   const std::string body = make_body();
   LoopbackServer server(body, /*ignore_range=*/true);
