@@ -21,7 +21,7 @@ shift $(( $# >= 2 ? 2 : 1 ))
 HERE=$(cd "$(dirname "$0")" && pwd)
 TARGETS=("$@")
 if [[ ${#TARGETS[@]} -eq 0 ]]; then
-  TARGETS=(fuzz_tokenizer_json fuzz_encode fuzz_sentencepiece_model fuzz_safetensors fuzz_torch_pickle)
+  TARGETS=(fuzz_tokenizer_json fuzz_encode fuzz_sentencepiece_model fuzz_safetensors fuzz_torch_pickle fuzz_hub_request)
 fi
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1:allocator_may_return_null=1}

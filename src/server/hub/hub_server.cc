@@ -252,6 +252,15 @@ Response route_repo_api(HubServer& hub, Request& req, const Caller& caller, cons
 }  // namespace
 
 Response HubServer::handle(Request& req) {
+  try {
+    return dispatch(req);
+  } catch (const json::exception& e) {
+    // A JSON body of the wrong shape (a field of the wrong type): the client's fault.
+    throw HttpError{400, std::string("invalid request body: ") + e.what(), "", {}};
+  }
+}
+
+Response HubServer::dispatch(Request& req) {
   const auto seg = http::split_path(req.path);
   Response res;
   // Self-signed LFS upload URLs carry no Authorization header.

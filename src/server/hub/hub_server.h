@@ -81,6 +81,8 @@ class HubServer {
   XetFallback xet_fallback() const { return xet_; }
 
  private:
+  Response dispatch(Request& req);
+
   std::filesystem::path data_dir_;
   std::unique_ptr<store::MetadataStore> meta_;
   store::BlobStore blobs_;
