@@ -55,6 +55,12 @@ TEST_F(GitRepoTest, CreateBareMakesAnEmptyRepoOnMain) {
   // The folder must not exist yet.
   EXPECT_EQ(GitRepo::create_bare(repo_path()).status().code(), StatusCode::kAlreadyExists);
   EXPECT_EQ(GitRepo::open(dir_.path() / "missing.git").status().code(), StatusCode::kNotFound);
+  // A folder that is not a repository: libgit2's error text comes through.
+  fs::create_directories(dir_.path() / "plain");
+  auto plain = GitRepo::open(dir_.path() / "plain");
+  EXPECT_FALSE(plain.ok());
+  EXPECT_NE(plain.status().message().find("plain"), std::string::npos) << plain.status().to_string();
+  EXPECT_TRUE(GitRepo::open(repo_path()).ok());
   EXPECT_FALSE(GitRepo::create_bare(dir_.path() / "x.git", "bad..name").ok());
 
   auto other = GitRepo::create_bare(dir_.path() / "dev.git", "dev");
