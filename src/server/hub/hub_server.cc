@@ -8,6 +8,11 @@
 namespace mlhub::hub {
 namespace fs = std::filesystem;
 
+void throw_repo_not_found(const Caller& caller) {
+  if (caller.authenticated()) throw HttpError{404, "Repository not found", "RepoNotFound", {}};
+  throw HttpError{401, "Invalid username or password.", "RepoNotFound", {}};
+}
+
 namespace {
 
 bool is_repo_type_plural(const std::string& s) { return s == "models" || s == "datasets" || s == "spaces"; }
@@ -154,10 +159,7 @@ RepoHandle HubServer::require_repo(const Request& req, const Caller& caller, con
       }
     }
   }
-  if (!record || !can_read(caller, *record)) {
-    if (caller.authenticated()) throw HttpError{404, "Repository not found", "RepoNotFound", {}};
-    throw HttpError{401, "Invalid username or password.", "RepoNotFound", {}};
-  }
+  if (!record || !can_read(caller, *record)) throw_repo_not_found(caller);
   if (record->disabled) throw HttpError{403, "Access to this resource is disabled.", "", {}};
   if (access == Access::kReadContent && !record->gated.empty()) {
     const bool member = caller.user && (caller.user->name == record->owner || can_write_namespace(caller, record->owner) ||
@@ -278,6 +280,8 @@ Response HubServer::dispatch(Request& req) {
     if (is_repo_type_plural(s1)) {
       if (seg.size() == 2 && req.method == "GET") return handle_list(*this, req, caller, singular(s1));
       if (seg.size() >= 4) return route_repo_api(*this, req, caller, seg);
+      // A legacy single-segment id ("gpt2"): this hub has no canonical mapping for those.
+      if (seg.size() == 3) throw_repo_not_found(caller);
     }
     throw HttpError{404, "Not found: " + req.method + " " + req.path, "", {}};
   }
@@ -289,6 +293,7 @@ Response HubServer::dispatch(Request& req) {
     route.type = singular(seg[0]);
     i = 1;
   }
+  if (seg.size() >= i + 3 && (seg[i + 1] == "resolve" || seg[i + 1] == "raw")) throw_repo_not_found(caller);
   if (seg.size() >= i + 3) {
     route.owner = http::percent_decode(seg[i]);
     route.name = http::percent_decode(seg[i + 1]);

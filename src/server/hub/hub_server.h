@@ -92,6 +92,9 @@ class HubServer {
   std::map<int64_t, std::shared_ptr<std::mutex>> locks_;
 };
 
+// The §5.3 answer for a missing or invisible repo: 401 without a token, 404 with one.
+[[noreturn]] void throw_repo_not_found(const Caller& caller);
+
 // ---- route groups (routes_*.cc) ------------------------------------------------------------
 
 // A request aimed at one repo: /api/{type}s/{owner}/{name}/{action}/..., or the file routes
