@@ -76,6 +76,54 @@ void HubServer::recover() {
   }
 }
 
+GitLease::~GitLease() {
+  if (hub_ && repo_) hub_->give_back(key_, std::move(repo_));
+}
+
+GitLease HubServer::git(const fs::path& git_dir) {
+  const std::string key = git_dir.string();
+  {
+    std::lock_guard lock(pool_mu_);
+    auto it = pool_.find(key);
+    if (it != pool_.end() && !it->second.empty()) {
+      auto repo = std::move(it->second.back());
+      it->second.pop_back();
+      --pooled_;
+      return GitLease(this, key, std::move(repo));
+    }
+  }
+  auto opened = store::GitRepo::open(git_dir);
+  if (!opened.ok()) throw Error(opened.status());
+  return GitLease(this, key, std::make_unique<store::GitRepo>(std::move(opened).value()));
+}
+
+void HubServer::give_back(const std::string& key, std::unique_ptr<store::GitRepo> repo) {
+  constexpr size_t kMaxPerRepo = 8, kMaxTotal = 512;
+  std::lock_guard lock(pool_mu_);
+  auto& idle = pool_[key];
+  if (idle.size() >= kMaxPerRepo) return;
+  if (pooled_ >= kMaxTotal) {  // full: drop the idle repositories of some other repo
+    for (auto it = pool_.begin(); it != pool_.end(); ++it) {
+      if (it->first != key && !it->second.empty()) {
+        pooled_ -= it->second.size();
+        it->second.clear();
+        break;
+      }
+    }
+    if (pooled_ >= kMaxTotal) return;
+  }
+  idle.push_back(std::move(repo));
+  ++pooled_;
+}
+
+void HubServer::forget_git(const fs::path& git_dir) {
+  std::lock_guard lock(pool_mu_);
+  auto it = pool_.find(git_dir.string());
+  if (it == pool_.end()) return;
+  pooled_ -= it->second.size();
+  pool_.erase(it);
+}
+
 std::shared_ptr<std::mutex> HubServer::repo_lock(int64_t repo_id) {
   std::lock_guard lock(locks_mu_);
   auto& m = locks_[repo_id];
