@@ -2,7 +2,9 @@
 #   make          build build/mlhub (release)
 #   make test     set up, build, run the whole test suite (unit + parity), again under
 #                 ASan+UBSan, then the fuzzers for a bounded time
-#   make run      set up, build, run the main job (tokenizer demo + sentence similarity)
+#   make run      set up, build, start the hub (`mlhub serve`) on the embedded default; the first
+#                 start publishes all-MiniLM-L6-v2 and a small dataset into it
+#   make demo     the library demo (tokenizers of popular models + MiniLM sentence similarity)
 #   make bench    build and run the benchmarks side by side with their peers
 #   make goldens  regenerate the model and pipeline golden data with the pinned transformers
 #   make format   clang-format the C++ sources
@@ -16,7 +18,7 @@ SHARED ?= $(abspath ../shared)
 PYENV ?= $(or $(MLHUB_PYENV),$(HOME)/.cache/mlhub/pyenv)
 CMAKE_FLAGS := -G Ninja -DMLHUB_SHARED_DIR=$(SHARED)
 
-.PHONY: all setup build test test-release test-asan fuzz run bench goldens format clean
+.PHONY: all setup build test test-release test-asan fuzz run demo bench goldens format clean
 
 all: build
 
@@ -43,6 +45,9 @@ fuzz:
 	./tests/fuzz/run_fuzzers.sh $(BUILD_FUZZ) $(FUZZ_SECONDS)
 
 run: setup build
+	./scripts/run_hub $(BUILD)/mlhub
+
+demo: setup build
 	./scripts/demo $(BUILD)/mlhub $(SHARED)/data/tokenizers
 
 bench: build

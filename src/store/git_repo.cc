@@ -24,7 +24,8 @@ Result<GitRepo> GitRepo::create_bare(const fs::path& path, std::string_view defa
     if (fs::exists(path, ec) || ec) {
       throw Error(StatusCode::kAlreadyExists, "cannot create repository: " + path.string() + " exists");
     }
-    git_repository_init_options opts = GIT_REPOSITORY_INIT_OPTIONS_INIT;
+    git_repository_init_options opts;
+    check(git_repository_init_options_init(&opts, GIT_REPOSITORY_INIT_OPTIONS_VERSION), "init options");
     opts.flags = GIT_REPOSITORY_INIT_BARE | GIT_REPOSITORY_INIT_MKPATH | GIT_REPOSITORY_INIT_NO_REINIT;
     const std::string head = "refs/heads/" + std::string(default_branch);
     opts.initial_head = head.c_str();

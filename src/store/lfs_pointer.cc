@@ -13,6 +13,9 @@ constexpr size_t kMaxPointerSize = 1024;  // git-lfs never reads a blob larger t
 }  // namespace
 
 std::string format_lfs_pointer(const LfsPointer& pointer) {
+  // git-lfs encodes an empty file as an empty blob (Pointer.Encoded() returns "" for size 0;
+  // `git lfs pointer --file=empty` prints nothing), so a size-0 pointer has no text.
+  if (pointer.size == 0) return "";
   std::string out;
   out.reserve(kVersionLine.size() + kOidPrefix.size() + pointer.oid.size() + 32);
   out += kVersionLine;

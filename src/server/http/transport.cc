@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cerrno>
 #include <cstring>
 #include <limits>
@@ -418,7 +419,7 @@ struct Server::Impl {
   std::atomic<size_t> active{0};
 };
 
-Server::Server(ListenOptions options, Handler handler) : impl_(std::make_unique<Impl>()) {
+Server::Server(ListenOptions options, Handler handler) : impl_(std::make_shared<Impl>()) {
   impl_->options = std::move(options);
   impl_->handler = std::move(handler);
   if (::pipe2(impl_->stop_pipe, O_CLOEXEC | O_NONBLOCK) != 0) throw std::runtime_error("pipe failed");
@@ -463,12 +464,18 @@ int Server::bind() {
 }
 
 void Server::run() {
-  Impl* impl = impl_.get();
+  std::shared_ptr<Impl> impl = impl_;
   pollfd fds[2] = {{impl->listen_fd, POLLIN, 0}, {impl->stop_pipe[0], POLLIN, 0}};
   for (;;) {
     const int r = ::poll(fds, 2, -1);
     if (r < 0 && errno == EINTR) continue;
-    if (fds[1].revents) return;
+    if (fds[1].revents) {
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(std::min(impl->options.idle_timeout_ms + 1000, 2000));
+      while (impl->active.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+      return;
+    }
     if (!(fds[0].revents & POLLIN)) continue;
     const int fd = ::accept4(impl->listen_fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (fd < 0) continue;

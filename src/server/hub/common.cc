@@ -56,6 +56,7 @@ json parse_json_body(Request& req, size_t limit) {
   const std::string body = req.body->read_all(limit);
   json j = json::parse(body, nullptr, false);
   if (j.is_discarded()) throw HttpError{400, "the request body is not valid JSON", "", {}};
+  if (!j.is_object()) throw HttpError{400, "the request body must be a JSON object", "", {}};
   return j;
 }
 

@@ -8,6 +8,11 @@
 namespace mlhub::hub {
 namespace fs = std::filesystem;
 
+void throw_repo_not_found(const Caller& caller) {
+  if (caller.authenticated()) throw HttpError{404, "Repository not found", "RepoNotFound", {}};
+  throw HttpError{401, "Invalid username or password.", "RepoNotFound", {}};
+}
+
 namespace {
 
 bool is_repo_type_plural(const std::string& s) { return s == "models" || s == "datasets" || s == "spaces"; }
@@ -69,6 +74,54 @@ void HubServer::recover() {
       if (std::find(known.begin(), known.end(), rel) == known.end()) fs::remove_all(entry.path(), ec);
     }
   }
+}
+
+GitLease::~GitLease() {
+  if (hub_ && repo_) hub_->give_back(key_, std::move(repo_));
+}
+
+GitLease HubServer::git(const fs::path& git_dir) {
+  const std::string key = git_dir.string();
+  {
+    std::lock_guard lock(pool_mu_);
+    auto it = pool_.find(key);
+    if (it != pool_.end() && !it->second.empty()) {
+      auto repo = std::move(it->second.back());
+      it->second.pop_back();
+      --pooled_;
+      return GitLease(this, key, std::move(repo));
+    }
+  }
+  auto opened = store::GitRepo::open(git_dir);
+  if (!opened.ok()) throw Error(opened.status());
+  return GitLease(this, key, std::make_unique<store::GitRepo>(std::move(opened).value()));
+}
+
+void HubServer::give_back(const std::string& key, std::unique_ptr<store::GitRepo> repo) {
+  constexpr size_t kMaxPerRepo = 8, kMaxTotal = 512;
+  std::lock_guard lock(pool_mu_);
+  auto& idle = pool_[key];
+  if (idle.size() >= kMaxPerRepo) return;
+  if (pooled_ >= kMaxTotal) {  // full: drop the idle repositories of some other repo
+    for (auto it = pool_.begin(); it != pool_.end(); ++it) {
+      if (it->first != key && !it->second.empty()) {
+        pooled_ -= it->second.size();
+        it->second.clear();
+        break;
+      }
+    }
+    if (pooled_ >= kMaxTotal) return;
+  }
+  idle.push_back(std::move(repo));
+  ++pooled_;
+}
+
+void HubServer::forget_git(const fs::path& git_dir) {
+  std::lock_guard lock(pool_mu_);
+  auto it = pool_.find(git_dir.string());
+  if (it == pool_.end()) return;
+  pooled_ -= it->second.size();
+  pool_.erase(it);
 }
 
 std::shared_ptr<std::mutex> HubServer::repo_lock(int64_t repo_id) {
@@ -154,10 +207,7 @@ RepoHandle HubServer::require_repo(const Request& req, const Caller& caller, con
       }
     }
   }
-  if (!record || !can_read(caller, *record)) {
-    if (caller.authenticated()) throw HttpError{404, "Repository not found", "RepoNotFound", {}};
-    throw HttpError{401, "Invalid username or password.", "RepoNotFound", {}};
-  }
+  if (!record || !can_read(caller, *record)) throw_repo_not_found(caller);
   if (record->disabled) throw HttpError{403, "Access to this resource is disabled.", "", {}};
   if (access == Access::kReadContent && !record->gated.empty()) {
     const bool member = caller.user && (caller.user->name == record->owner || can_write_namespace(caller, record->owner) ||
@@ -252,6 +302,15 @@ Response route_repo_api(HubServer& hub, Request& req, const Caller& caller, cons
 }  // namespace
 
 Response HubServer::handle(Request& req) {
+  try {
+    return dispatch(req);
+  } catch (const json::exception& e) {
+    // A JSON body of the wrong shape (a field of the wrong type): the client's fault.
+    throw HttpError{400, std::string("invalid request body: ") + e.what(), "", {}};
+  }
+}
+
+Response HubServer::dispatch(Request& req) {
   const auto seg = http::split_path(req.path);
   Response res;
   // Self-signed LFS upload URLs carry no Authorization header.
@@ -269,6 +328,8 @@ Response HubServer::handle(Request& req) {
     if (is_repo_type_plural(s1)) {
       if (seg.size() == 2 && req.method == "GET") return handle_list(*this, req, caller, singular(s1));
       if (seg.size() >= 4) return route_repo_api(*this, req, caller, seg);
+      // A legacy single-segment id ("gpt2"): this hub has no canonical mapping for those.
+      if (seg.size() == 3) throw_repo_not_found(caller);
     }
     throw HttpError{404, "Not found: " + req.method + " " + req.path, "", {}};
   }
@@ -280,6 +341,7 @@ Response HubServer::handle(Request& req) {
     route.type = singular(seg[0]);
     i = 1;
   }
+  if (seg.size() >= i + 3 && (seg[i + 1] == "resolve" || seg[i + 1] == "raw")) throw_repo_not_found(caller);
   if (seg.size() >= i + 3) {
     route.owner = http::percent_decode(seg[i]);
     route.name = http::percent_decode(seg[i + 1]);

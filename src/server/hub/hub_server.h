@@ -45,6 +45,26 @@ struct RepoHandle {
   std::filesystem::path git_dir;
 };
 
+class HubServer;
+
+// An open GitRepo borrowed from the server's pool; returned to it when destroyed. Opening a
+// repository costs dozens of file system calls (config discovery, refs, object database), more
+// than a typical metadata request itself, so open repositories are reused.
+class GitLease {
+ public:
+  GitLease(HubServer* hub, std::string key, std::unique_ptr<store::GitRepo> repo)
+      : hub_(hub), key_(std::move(key)), repo_(std::move(repo)) {}
+  GitLease(GitLease&&) = default;
+  ~GitLease();
+  store::GitRepo* operator->() const { return repo_.get(); }
+  store::GitRepo& operator*() const { return *repo_; }
+
+ private:
+  HubServer* hub_;
+  std::string key_;
+  std::unique_ptr<store::GitRepo> repo_;
+};
+
 class HubServer {
  public:
   explicit HubServer(std::filesystem::path data_dir, XetFallback xet = XetFallback::kRegular);
@@ -78,17 +98,31 @@ class HubServer {
   // "http://host:port" from the request's Host header (URLs we return must match HF_ENDPOINT).
   std::string base_url(const Request& req) const;
   std::string sign(const std::string& payload) const;  // HMAC-SHA256 hex with the server secret
+  // An open repository from the pool (opened on a miss). Throws on a broken repository.
+  GitLease git(const std::filesystem::path& git_dir);
+  // Returns a lease's repository to the pool (called by ~GitLease).
+  void give_back(const std::string& key, std::unique_ptr<store::GitRepo> repo);
+  // Drops pooled repositories of a folder about to be deleted.
+  void forget_git(const std::filesystem::path& git_dir);
   XetFallback xet_fallback() const { return xet_; }
 
  private:
+  Response dispatch(Request& req);
+
   std::filesystem::path data_dir_;
   std::unique_ptr<store::MetadataStore> meta_;
   store::BlobStore blobs_;
   XetFallback xet_;
   std::string secret_;
+  std::mutex pool_mu_;
+  std::map<std::string, std::vector<std::unique_ptr<store::GitRepo>>> pool_;
+  size_t pooled_ = 0;
   std::mutex locks_mu_;
   std::map<int64_t, std::shared_ptr<std::mutex>> locks_;
 };
+
+// The §5.3 answer for a missing or invisible repo: 401 without a token, 404 with one.
+[[noreturn]] void throw_repo_not_found(const Caller& caller);
 
 // ---- route groups (routes_*.cc) ------------------------------------------------------------
 

@@ -91,11 +91,6 @@ bool looks_binary(const std::string& sample) {
   return false;
 }
 
-store::GitRepo open_git(const RepoHandle& repo) {
-  auto git = store::GitRepo::open(repo.git_dir);
-  if (!git.ok()) throw Error(git.status());
-  return std::move(git).value();
-}
 
 // Reads NDJSON lines from the body one at a time.
 class LineReader {
@@ -151,13 +146,13 @@ Response handle_preupload(HubServer& hub, Request& req, const Caller& caller, co
   const std::string revision = take_revision(route.rest, &used);
   const json body = parse_json_body(req);
   if (!body.contains("files") || !body["files"].is_array()) throw HttpError{400, "\"files\" must be an array", "", {}};
-  store::GitRepo git = open_git(repo);
+  GitLease git = hub.git(repo.git_dir);
   std::string commit;
-  if (auto c = git.resolve(revision); c.ok()) commit = *c;
+  if (auto c = git->resolve(revision); c.ok()) commit = *c;
   else if (!create_pr) throw HttpError{404, "Invalid rev id: " + revision, "RevisionNotFound", {}};
   std::string attributes = body.contains("gitAttributes") && body["gitAttributes"].is_string() ? body["gitAttributes"].get<std::string>() : "";
   if (attributes.empty() && !commit.empty()) {
-    if (auto a = git.read_file(commit, ".gitattributes"); a.ok()) attributes = *a;
+    if (auto a = git->read_file(commit, ".gitattributes"); a.ok()) attributes = *a;
   }
   // huggingface_hub >= 1.20 with hf_xet sends every "lfs" file to Xet, which this hub does not
   // implement: answer "regular" so the bytes come inside the commit (hub-api.md §4.8).
@@ -172,7 +167,7 @@ Response handle_preupload(HubServer& hub, Request& req, const Caller& caller, co
     const bool lfs = !force_regular && size > 0 && (tracked_by_lfs(attributes, path) || size >= kLfsThreshold || looks_binary(sample));
     json entry{{"path", path}, {"uploadMode", lfs ? "lfs" : "regular"}, {"shouldIgnore", false}};
     if (!commit.empty()) {
-      if (auto e = git.stat(commit, path); e.ok() && e->has_value() && !(*e)->is_dir) {
+      if (auto e = git->stat(commit, path); e.ok() && e->has_value() && !(*e)->is_dir) {
         entry["oid"] = (*e)->lfs ? (*e)->lfs->oid : (*e)->oid;
       }
     }
@@ -192,14 +187,14 @@ Response handle_commit(HubServer& hub, Request& req, const Caller& caller, const
   if (!caller.user) throw HttpError{401, "You must be authenticated to commit", "", {}};
   size_t used = 0;
   const std::string revision = take_revision(route.rest, &used);
-  store::GitRepo git = open_git(repo);
+  GitLease git = hub.git(repo.git_dir);
   std::string ref;
   if (revision.rfind("refs/pr/", 0) == 0) {
     ref = revision;
-  } else if (revision.rfind("refs/heads/", 0) == 0 || git.has_branch(revision)) {
+  } else if (revision.rfind("refs/heads/", 0) == 0 || git->has_branch(revision)) {
     ref = revision.rfind("refs/heads/", 0) == 0 ? revision : "refs/heads/" + revision;
   }
-  if (ref.empty() || !git.resolve(ref).ok()) {
+  if (ref.empty() || !git->resolve(ref).ok()) {
     throw HttpError{404, "Invalid rev id: " + revision + " (commits go to a branch)", "RevisionNotFound", {}};
   }
   if (ref.rfind("refs/pr/", 0) == 0 && !hub.can_write_namespace(caller, repo.record.owner) && !create_pr) {
@@ -233,7 +228,7 @@ Response handle_commit(HubServer& hub, Request& req, const Caller& caller, const
       const std::string path = checked_path(value);
       const std::string encoding = value.value("encoding", "base64");
       const std::string content = encoding == "base64" ? base64_decode(string_field(value, "content")) : string_field(value, "content");
-      auto oid = git.write_blob(content);
+      auto oid = git->write_blob(content);
       if (!oid.ok()) throw Error(oid.status());
       changes.push_back({store::FileChange::Kind::kPut, path, *oid});
     } else if (key == "lfsFile") {
@@ -245,7 +240,7 @@ Response handle_commit(HubServer& hub, Request& req, const Caller& caller, const
       if (value.contains("size") && value["size"].is_number() && value["size"].get<uint64_t>() != *size) {
         throw HttpError{422, "lfsFile " + path + ": size does not match the uploaded object", "", {}};
       }
-      auto blob = git.write_blob(store::format_lfs_pointer({oid, *size}));
+      auto blob = git->write_blob(store::format_lfs_pointer({oid, *size}));
       if (!blob.ok()) throw Error(blob.status());
       changes.push_back({store::FileChange::Kind::kPut, path, *blob});
       lfs_paths.push_back(path);
@@ -272,30 +267,30 @@ Response handle_commit(HubServer& hub, Request& req, const Caller& caller, const
   for (auto& ch : changes) {
     if (ch.kind != store::FileChange::Kind::kPut || !ch.blob_oid.empty()) continue;
     const Copy& c = copies[copy_index++];
-    const std::string src_commit = hub.resolve_revision(git, c.rev);
-    auto e = git.stat(src_commit, c.src);
+    const std::string src_commit = hub.resolve_revision(*git, c.rev);
+    auto e = git->stat(src_commit, c.src);
     if (!e.ok() || !e->has_value() || (*e)->is_dir) throw HttpError{404, "copyFile: " + c.src + " not found at " + c.rev, "EntryNotFound", {}};
     ch.blob_oid = (*e)->oid;
   }
 
   auto lock = hub.repo_lock(repo.record.id);
   std::lock_guard guard(*lock);
-  const std::string head = hub.resolve_revision(git, ref);
+  const std::string head = hub.resolve_revision(*git, ref);
   if (!parent.empty()) {
-    auto p = git.resolve(parent);
+    auto p = git->resolve(parent);
     if (!p.ok() || *p != head) {
       throw HttpError{412, "A commit has happened since. Please refresh and try again. (parentCommit " + parent + " is not the head of " + revision + ")", "", {}};
     }
   }
   // LFS files must be tracked by .gitattributes (the Hub appends a line per path).
   std::string attributes;
-  if (auto a = git.read_file(head, ".gitattributes"); a.ok()) attributes = *a;
+  if (auto a = git->read_file(head, ".gitattributes"); a.ok()) attributes = *a;
   for (const auto& ch : changes) {
     if (ch.kind == store::FileChange::Kind::kPut && ch.path == ".gitattributes") {
       // The commit brings its own .gitattributes: check the paths against it.
       std::string content;
       auto sink = [&](const char* p, size_t n) { content.append(p, n); return true; };
-      if (git.read_blob(ch.blob_oid, 0, UINT64_MAX, sink).ok()) attributes = content;
+      if (git->read_blob(ch.blob_oid, 0, UINT64_MAX, sink).ok()) attributes = content;
     }
   }
   std::string new_attributes = attributes;
@@ -308,7 +303,7 @@ Response handle_commit(HubServer& hub, Request& req, const Caller& caller, const
     }
   }
   if (new_attributes != attributes) {
-    auto oid = git.write_blob(new_attributes);
+    auto oid = git->write_blob(new_attributes);
     if (!oid.ok()) throw Error(oid.status());
     changes.push_back({store::FileChange::Kind::kPut, ".gitattributes", *oid});
   }
@@ -317,12 +312,12 @@ Response handle_commit(HubServer& hub, Request& req, const Caller& caller, const
   std::string target_ref = ref;
   if (create_pr) {
     size_t number = 1;
-    for (const auto& pr : git.pull_requests()) {
+    for (const auto& pr : git->pull_requests()) {
       const std::string n = pr.ref.substr(8);
       if (n.find_first_not_of("0123456789") == std::string::npos && !n.empty()) number = std::max<size_t>(number, std::stoull(n) + 1);
     }
     target_ref = "refs/pr/" + std::to_string(number);
-    if (auto s = git.set_ref(target_ref, head); !s.ok()) throw Error(s);
+    if (auto s = git->set_ref(target_ref, head); !s.ok()) throw Error(s);
     pr_url = hub.base_url(req) + "/" + url_prefix(repo.record.type) + repo.record.repo_id() + "/discussions/" + std::to_string(number);
   }
   store::CommitRequest request;
@@ -332,7 +327,7 @@ Response handle_commit(HubServer& hub, Request& req, const Caller& caller, const
   request.message = description.empty() ? summary : summary + "\n\n" + description;
   request.author_name = caller.user->name;
   request.author_email = caller.user->email.empty() ? caller.user->name + "@users.mlhub.local" : caller.user->email;
-  auto commit = git.commit(request);
+  auto commit = git->commit(request);
   if (!commit.ok()) {
     const Status& s = commit.status();
     if (s.code() == StatusCode::kFailedPrecondition) throw HttpError{412, "A commit has happened since. Please refresh and try again.", "", {}};
@@ -342,7 +337,7 @@ Response handle_commit(HubServer& hub, Request& req, const Caller& caller, const
   }
   if (target_ref == "refs/heads/main") {
     store::RepoRecord record = repo.record;
-    hub.reindex(record, git);
+    hub.reindex(record, *git);
   }
   const std::string base = hub.base_url(req) + "/" + url_prefix(repo.record.type) + repo.record.repo_id();
   return json_response(200, json{{"success", true},

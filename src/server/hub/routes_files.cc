@@ -66,8 +66,7 @@ Response handle_file(HubServer& hub, Request& req, const Caller& caller, const R
   size_t used = 0;
   const std::string revision = take_revision(route.rest, &used);
   const std::string path = join_decoded(route.rest, used);
-  auto git = store::GitRepo::open(repo.git_dir);
-  if (!git.ok()) throw Error(git.status());
+  GitLease git = hub.git(repo.git_dir);
   const std::string commit = hub.resolve_revision(*git, revision);
   const std::vector<std::pair<std::string, std::string>> commit_header = {{"X-Repo-Commit", commit}};
   if (path.empty() || !store::validate_repo_path(path).ok()) {

@@ -7,11 +7,6 @@
 namespace mlhub::hub {
 namespace {
 
-store::GitRepo open_git(const RepoHandle& repo) {
-  auto git = store::GitRepo::open(repo.git_dir);
-  if (!git.ok()) throw Error(git.status());
-  return std::move(git).value();
-}
 
 json last_commit_json(const store::CommitInfo& c) {
   return json{{"id", c.id}, {"title", c.title}, {"date", iso_date(c.time)}};
@@ -116,10 +111,10 @@ Response handle_repo_info(HubServer& hub, Request& req, const Caller& caller, co
   RepoHandle repo = hub.require_repo(req, caller, route.type, route.owner, route.name, Access::kRead);
   size_t used = 0;
   std::string revision = route.action == "revision" ? take_revision(route.rest, &used) : "HEAD";
-  store::GitRepo git = open_git(repo);
-  const std::string commit = hub.resolve_revision(git, revision);
+  GitLease git = hub.git(repo.git_dir);
+  const std::string commit = hub.resolve_revision(*git, revision);
   const bool need_files = expand_wants(req, "siblings") || expand_wants(req, "usedStorage");
-  json j = repo_json(hub, repo.record, &git, commit, need_files, req.flag("blobs"));
+  json j = repo_json(hub, repo.record, &*git, commit, need_files, req.flag("blobs"));
   apply_expand(req, j);
   return json_response(200, j);
 }
@@ -158,12 +153,10 @@ Response handle_list(HubServer& hub, Request& req, const Caller& caller, const s
   for (const auto& r : repos) {
     json j;
     if (full || !req.params("expand").empty()) {
-      auto git = store::GitRepo::open(hub.data_dir() / r.storage);
+      GitLease git = hub.git(hub.data_dir() / r.storage);
       std::string sha;
-      if (git.ok()) {
-        if (auto head = git->resolve("HEAD"); head.ok()) sha = *head;
-      }
-      j = repo_json(hub, r, git.ok() ? &*git : nullptr, sha, full, false);
+      if (auto head = git->resolve("HEAD"); head.ok()) sha = *head;
+      j = repo_json(hub, r, &*git, sha, full, false);
     } else {
       j = repo_json(hub, r, nullptr, "", false, false);
       j.erase("cardData");
@@ -187,10 +180,10 @@ Response handle_tree(HubServer& hub, Request& req, const Caller& caller, const R
   const std::string revision = take_revision(route.rest, &used);
   std::string dir = join_decoded(route.rest, used);
   while (!dir.empty() && dir.back() == '/') dir.pop_back();
-  store::GitRepo git = open_git(repo);
-  const std::string commit = hub.resolve_revision(git, revision);
+  GitLease git = hub.git(repo.git_dir);
+  const std::string commit = hub.resolve_revision(*git, revision);
   if (!dir.empty() && !store::validate_repo_path(dir).ok()) throw HttpError{404, "Entry not found", "EntryNotFound", {}};
-  auto entries = git.list_tree(commit, dir, req.flag("recursive"));
+  auto entries = git->list_tree(commit, dir, req.flag("recursive"));
   if (!entries.ok()) {
     if (entries.status().code() == StatusCode::kNotFound) throw HttpError{404, "Entry not found: " + dir, "EntryNotFound", {}};
     throw Error(entries.status());
@@ -203,7 +196,7 @@ Response handle_tree(HubServer& hub, Request& req, const Caller& caller, const R
   for (size_t i = offset; i < end; ++i) paths.push_back((*entries)[i].path);
   std::map<std::string, store::CommitInfo> last;
   if (expand && !paths.empty()) {
-    auto lc = git.last_commits(commit, paths);
+    auto lc = git->last_commits(commit, paths);
     if (lc.ok()) last = std::move(lc).value();
   }
   json arr = json::array();
@@ -241,20 +234,20 @@ Response handle_paths_info(HubServer& hub, Request& req, const Caller& caller, c
     }
   }
   if (paths.size() > 10000) throw HttpError{400, "too many paths (at most 10000)", "", {}};
-  store::GitRepo git = open_git(repo);
-  const std::string commit = hub.resolve_revision(git, revision);
+  GitLease git = hub.git(repo.git_dir);
+  const std::string commit = hub.resolve_revision(*git, revision);
   std::vector<store::TreeEntry> found;
   for (auto p : paths) {
     while (!p.empty() && p.back() == '/') p.pop_back();
     if (!store::validate_repo_path(p).ok()) continue;
-    auto e = git.stat(commit, p);
+    auto e = git->stat(commit, p);
     if (e.ok() && e->has_value()) found.push_back(**e);
   }
   std::map<std::string, store::CommitInfo> last;
   if (expand && !found.empty()) {
     std::vector<std::string> ps;
     for (const auto& e : found) ps.push_back(e.path);
-    if (auto lc = git.last_commits(commit, ps); lc.ok()) last = std::move(lc).value();
+    if (auto lc = git->last_commits(commit, ps); lc.ok()) last = std::move(lc).value();
   }
   json arr = json::array();
   for (const auto& e : found) {
@@ -269,14 +262,14 @@ Response handle_paths_info(HubServer& hub, Request& req, const Caller& caller, c
 
 Response handle_refs(HubServer& hub, Request& req, const Caller& caller, const RepoRoute& route) {
   RepoHandle repo = hub.require_repo(req, caller, route.type, route.owner, route.name, Access::kRead);
-  store::GitRepo git = open_git(repo);
+  GitLease git = hub.git(repo.git_dir);
   auto refs_json = [](const std::vector<store::GitRef>& refs) {
     json arr = json::array();
     for (const auto& r : refs) arr.push_back(json{{"name", r.name}, {"ref", r.ref}, {"targetCommit", r.target}});
     return arr;
   };
-  json j{{"branches", refs_json(git.branches())}, {"converts", json::array()}, {"tags", refs_json(git.tags())}};
-  if (req.flag("include_prs")) j["pullRequests"] = refs_json(git.pull_requests());
+  json j{{"branches", refs_json(git->branches())}, {"converts", json::array()}, {"tags", refs_json(git->tags())}};
+  if (req.flag("include_prs")) j["pullRequests"] = refs_json(git->pull_requests());
   return json_response(200, j);
 }
 
@@ -284,12 +277,12 @@ Response handle_commits(HubServer& hub, Request& req, const Caller& caller, cons
   RepoHandle repo = hub.require_repo(req, caller, route.type, route.owner, route.name, Access::kRead);
   size_t used = 0;
   const std::string revision = take_revision(route.rest, &used);
-  store::GitRepo git = open_git(repo);
-  const std::string commit = hub.resolve_revision(git, revision);
+  GitLease git = hub.git(repo.git_dir);
+  const std::string commit = hub.resolve_revision(*git, revision);
   const size_t offset = query_offset(req);
   const size_t limit = query_limit(req, 50, 1000);
   size_t total = 0;
-  auto log = git.log(commit, offset, limit, &total);
+  auto log = git->log(commit, offset, limit, &total);
   if (!log.ok()) throw Error(log.status());
   const auto expand = req.params("expand");
   const bool formatted = std::find(expand.begin(), expand.end(), "formatted") != expand.end();

@@ -159,6 +159,7 @@ Response handle_delete_repo(HubServer& hub, Request& req, const Caller& caller) 
   auto lock = hub.repo_lock(repo.record.id);
   std::lock_guard guard(*lock);
   if (auto s = hub.meta().delete_repo(repo.record.id); !s.ok()) throw Error(s);
+  hub.forget_git(repo.git_dir);
   const fs::path trash = hub.data_dir() / "repos" / "trash" / (random_hex(16) + ".git");
   std::error_code ec;
   fs::create_directories(trash.parent_path(), ec);
@@ -225,8 +226,7 @@ Response handle_branch(HubServer& hub, Request& req, const Caller& caller, const
   RepoHandle repo = hub.require_repo(req, caller, route.type, route.owner, route.name, Access::kWrite);
   const std::string branch = join_decoded(route.rest, 0);
   if (auto s = store::validate_ref_name(branch); !s.ok()) throw HttpError{400, "Invalid branch name: " + s.message(), "", {}};
-  auto git = store::GitRepo::open(repo.git_dir);
-  if (!git.ok()) throw Error(git.status());
+  GitLease git = hub.git(repo.git_dir);
   auto lock = hub.repo_lock(repo.record.id);
   std::lock_guard guard(*lock);
   if (req.method == "DELETE") {
@@ -263,8 +263,7 @@ Response handle_branch(HubServer& hub, Request& req, const Caller& caller, const
 
 Response handle_tag(HubServer& hub, Request& req, const Caller& caller, const RepoRoute& route) {
   RepoHandle repo = hub.require_repo(req, caller, route.type, route.owner, route.name, Access::kWrite);
-  auto git = store::GitRepo::open(repo.git_dir);
-  if (!git.ok()) throw Error(git.status());
+  GitLease git = hub.git(repo.git_dir);
   if (req.method == "DELETE") {
     const std::string tag = join_decoded(route.rest, 0);
     auto s = git->delete_tag(tag);

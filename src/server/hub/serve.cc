@@ -70,9 +70,25 @@ int serve(const ServeOptions& options) {
     const bool quiet = options.quiet;
     http::Server server(listen, [&hub, quiet](http::Request& req) {
       http::Response res;
+      // Browsers (the JS client) need CORS; every client shows X-Request-Id in its errors.
+      std::vector<std::pair<std::string, std::string>> common = {
+          {"Access-Control-Allow-Origin", "*"},
+          {"Access-Control-Expose-Headers",
+           "X-Repo-Commit, X-Request-Id, X-Error-Code, X-Error-Message, X-Total-Count, ETag, Link, Accept-Ranges, "
+           "Content-Range, X-Linked-Size, X-Linked-Etag"}};
+      const std::string trace = req.header("x-amzn-trace-id");
+      if (!trace.empty() && trace.size() < 200) common.emplace_back("X-Request-Id", trace);
       try {
-        res = hub.handle(req);
-      } catch (const http::HttpError&) {
+        if (req.method == "OPTIONS") {
+          res.status = 204;
+          res.set("Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, DELETE, OPTIONS");
+          res.set("Access-Control-Allow-Headers", "Authorization, Content-Type, Range, X-Request-Id, Accept");
+          res.set("Access-Control-Max-Age", "86400");
+        } else {
+          res = hub.handle(req);
+        }
+      } catch (http::HttpError& e) {
+        for (auto& h : common) e.headers.push_back(h);
         throw;
       } catch (const Error& e) {
         // One mapping of library codes to HTTP statuses.
@@ -87,8 +103,9 @@ int serve(const ServeOptions& options) {
           default: break;
         }
         if (status == 500) log(LogLevel::kError, req.method + " " + req.target + ": " + e.what());
-        throw http::HttpError{status, status == 500 ? std::string("internal error") : std::string(e.what()), "", {}};
+        throw http::HttpError{status, status == 500 ? std::string("internal error") : std::string(e.what()), "", common};
       }
+      for (auto& h : common) res.set(h.first, h.second);
       if (!quiet) log(LogLevel::kInfo, req.method + " " + req.target + " -> " + std::to_string(res.status));
       return res;
     });
