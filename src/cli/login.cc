@@ -2,6 +2,7 @@
 // GET /api/whoami-v2 and stores it where huggingface_hub looks ($HF_TOKEN_PATH, else
 // $HF_HOME/token, plus the stored_tokens INI file), so Python and mlhub share one login.
 // Without --token the token is read from the first line of stdin.
+#include <termios.h>
 #include <unistd.h>
 
 #include <iostream>
@@ -18,8 +19,19 @@ int run_login(const std::string& token_option) {
   hub::HubConfig config = hub::HubConfig::from_env();
   std::string raw = token_option;
   if (raw.empty()) {
-    if (::isatty(STDIN_FILENO)) std::cerr << "Enter your token (input is echoed): " << std::flush;
-    std::getline(std::cin, raw);
+    const bool tty = ::isatty(STDIN_FILENO) == 1;
+    termios saved{};
+    if (tty && ::tcgetattr(STDIN_FILENO, &saved) == 0) {
+      std::cerr << "Enter your token (input will not be visible): " << std::flush;
+      termios quiet = saved;
+      quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+      ::tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+      std::getline(std::cin, raw);
+      ::tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+      std::cerr << "\n";
+    } else {
+      std::getline(std::cin, raw);
+    }
   }
   const std::string token = raw.substr(0, raw.find_last_not_of(" \t\r\n") + 1);
   if (token.empty() || token.find_first_not_of(" \t") == std::string::npos) {
