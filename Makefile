@@ -24,6 +24,7 @@ all: build
 
 setup:
 	@./scripts/setup
+	@./scripts/setup_hub_clients
 
 build:
 	@cmake -S . -B $(BUILD) $(CMAKE_FLAGS) -DCMAKE_BUILD_TYPE=Release >/dev/null
