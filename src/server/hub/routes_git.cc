@@ -6,12 +6,16 @@
 //
 // Pushes go through a pre-receive hook that the server writes to DATA/git-hooks and points
 // every receive-pack at (core.hooksPath, through GIT_CONFIG_* variables, so repos need no
-// per-repo setup). It refuses, before any ref moves: refs outside refs/heads/ and refs/tags/,
+// per-repo setup). It refuses, before any ref moves: refs outside refs/heads/, refs/tags/ (and
+// updates of existing refs/pr/N),
 // deleting the default branch, blobs over 10 MB that are not in LFS (the Hub's rule), and LFS
-// pointers whose object was never uploaded. receive-pack runs under the repo's commit lock
-// with receive.fsckObjects, and the default branch is re-indexed when it ends.
+// pointers whose object was never uploaded. A push's request body is first spooled to an
+// unlinked temp file, so that receive-pack runs under the repo's commit lock only for the time
+// git needs, not for the client's upload; it runs with receive.fsckObjects, and the default
+// branch is re-indexed when it ends.
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/stat.h>
@@ -27,8 +31,6 @@
 
 #include "server/hub/hub_server.h"
 
-extern char** environ;
-
 namespace mlhub::hub {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
@@ -39,13 +41,14 @@ constexpr int kGitTimeoutSeconds = 3600;       // wall-clock bound of one git ch
 constexpr size_t kMaxEarlyOutput = 64u << 20;  // output held back while the request is still sent
 constexpr size_t kMaxCgiHeader = 64u << 10;
 constexpr size_t kMaxStderr = 16u << 10;
+constexpr uint64_t kMaxPushBytes = 8ull << 30;  // one receive-pack request (the pack; LFS files travel apart)
 
 // The pre-receive hook (POSIX sh). Input: "<old> <new> <ref>" lines. Runs in the bare repo with
 // the pushed objects still in quarantine, so refusing leaves the repo untouched.
 const char kPreReceiveHook[] = R"SH(#!/bin/sh
 # mlhub pre-receive hook. Written by the hub server (src/server/hub/routes_git.cc), which
 # rewrites it when it differs: do not edit. Refuses, before any ref moves:
-#  - updates of refs outside refs/heads/ and refs/tags/,
+#  - updates of refs outside refs/heads/ and refs/tags/ (existing refs/pr/N may be updated),
 #  - deleting the default branch,
 #  - files larger than the limit that are not stored with git-lfs,
 #  - git-lfs pointers whose object was never uploaded to the hub.
@@ -59,8 +62,15 @@ fail=0
 while read -r old new ref; do
   case "$ref" in
     refs/heads/*|refs/tags/*) ;;
+    refs/pr/*)
+      # Pull request refs are made by the commit API (create_pr); a push may update one.
+      if [ "$old" = "$zero" ] || [ "$new" = "$zero" ]; then
+        echo "mlhub: $ref: pull request refs are created and deleted through the hub, not by a push" >&2
+        fail=1
+        continue
+      fi ;;
     *)
-      echo "mlhub: $ref: only branches (refs/heads/*) and tags (refs/tags/*) can be pushed" >&2
+      echo "mlhub: $ref: only branches (refs/heads/*), tags (refs/tags/*) and existing refs/pr/* can be pushed" >&2
       fail=1
       continue ;;
   esac
@@ -212,15 +222,22 @@ class GitChild {
     close_fd(err_);
   }
 
-  void start(const std::vector<std::string>& argv, const std::vector<std::string>& env) {
-    int pin[2], pout[2], perr[2];
-    if (::pipe2(pin, O_CLOEXEC) != 0) throw Error(Status::io_error("pipe failed"));
+  // Starts the child; its stdin is `stdin_fd` when >= 0 (a file), else a pipe fed by write_in.
+  void start(const std::vector<std::string>& argv, const std::vector<std::string>& env, int stdin_fd = -1) {
+    int pin[2] = {-1, -1}, pout[2], perr[2];
+    if (stdin_fd >= 0) {
+      pin[0] = ::dup(stdin_fd);
+      if (pin[0] < 0) throw Error(Status::io_error("dup failed"));
+      ::fcntl(pin[0], F_SETFD, FD_CLOEXEC);
+    } else if (::pipe2(pin, O_CLOEXEC) != 0) {
+      throw Error(Status::io_error("pipe failed"));
+    }
     if (::pipe2(pout, O_CLOEXEC) != 0) {
-      ::close(pin[0]), ::close(pin[1]);
+      close_fd(pin[0]), close_fd(pin[1]);
       throw Error(Status::io_error("pipe failed"));
     }
     if (::pipe2(perr, O_CLOEXEC) != 0) {
-      ::close(pin[0]), ::close(pin[1]), ::close(pout[0]), ::close(pout[1]);
+      close_fd(pin[0]), close_fd(pin[1]), ::close(pout[0]), ::close(pout[1]);
       throw Error(Status::io_error("pipe failed"));
     }
     posix_spawn_file_actions_t actions;
@@ -258,15 +275,18 @@ class GitChild {
       pid_ = -1;
       throw Error(Status::io_error(std::string("cannot start git http-backend: ") + std::strerror(rc)));
     }
-    for (int fd : {in_, out_, err_}) ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+    for (int fd : {in_, out_, err_}) {
+      if (fd >= 0) ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+    }
     deadline_ = Clock::now() + std::chrono::seconds(kGitTimeoutSeconds);
   }
 
   // Writes all of `data` to the child's stdin while collecting what it already prints into
   // `early`. False when the child stopped reading (it exited or closed stdin).
   bool write_in(const char* data, size_t size, std::string& early) {
+    if (in_ < 0) return false;
     while (size > 0) {
-      pollfd p[3] = {{in_, POLLOUT, 0}, {out_eof_ ? -1 : out_, POLLIN, 0}, {err_, POLLIN, 0}};
+      pollfd p[3] = {{in_, POLLOUT, 0}, {out_eof_ ? -1 : out_, POLLIN, 0}, {err_, POLLIN, 0}};  // -1 fds are skipped
       if (!wait(p, 3)) return false;
       if (p[2].revents) drain_err();
       if (p[1].revents) {
@@ -280,7 +300,7 @@ class GitChild {
         }
       }
       if (p[0].revents & (POLLOUT | POLLERR | POLLHUP)) {
-        const ssize_t n = ::write(in_, data, size);
+        const ssize_t n = write_no_sigpipe(in_, data, size);
         if (n > 0) {
           data += n;
           size -= static_cast<size_t>(n);
@@ -349,6 +369,29 @@ class GitChild {
   static void close_fd(int& fd) {
     if (fd >= 0) ::close(fd);
     fd = -1;
+  }
+
+  // write(2) to a pipe whose reader may be gone, without a SIGPIPE for processes that do not
+  // ignore it (mlhub serve does; embedders such as the fuzzers may not): the signal is blocked
+  // in this thread for the call and a pending one consumed.
+  static ssize_t write_no_sigpipe(int fd, const char* data, size_t size) {
+    sigset_t pipe_set, old;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    sigset_t pending;
+    sigpending(&pending);
+    const bool was_pending = sigismember(&pending, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+    const ssize_t n = ::write(fd, data, size);
+    const int err = errno;
+    if (n < 0 && err == EPIPE && !was_pending) {
+      const timespec zero{0, 0};
+      while (sigtimedwait(&pipe_set, nullptr, &zero) < 0 && errno == EINTR) {
+      }
+    }
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    errno = err;
+    return n;
   }
 
   // poll() until an event or the deadline; false on the deadline.
@@ -421,6 +464,42 @@ struct GitSession {
   }
 };
 
+// Copies the request body to an unlinked temp file under DATA/repos/tmp; returns its fd,
+// positioned at the start. 413 past kMaxPushBytes.
+int spool_body(HubServer& hub, Request& req) {
+  if (auto len = req.body->content_length(); len && *len > kMaxPushBytes) {
+    throw HttpError{413, "push too large (" + std::to_string(*len) + " bytes; the limit is " + std::to_string(kMaxPushBytes) +
+                             "): store large files with git-lfs", "", {}};
+  }
+  const fs::path dir = hub.data_dir() / "repos" / "tmp";
+  fs::create_directories(dir);
+  std::string tmpl = (dir / "push-XXXXXX").string();
+  const int fd = ::mkostemp(tmpl.data(), O_CLOEXEC);
+  if (fd < 0) throw Error(Status::io_error("cannot create a temp file in " + dir.string()));
+  ::unlink(tmpl.c_str());
+  try {
+    std::vector<char> buf(1 << 16);
+    uint64_t total = 0;
+    for (;;) {
+      const size_t n = req.body->read(buf.data(), buf.size());
+      if (n == 0) break;
+      total += n;
+      if (total > kMaxPushBytes) throw HttpError{413, "push too large (the limit is " + std::to_string(kMaxPushBytes) + " bytes): store large files with git-lfs", "", {}};
+      for (size_t done = 0; done < n;) {
+        const ssize_t w = ::write(fd, buf.data() + done, n - done);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) throw Error(Status::io_error(std::string("cannot spool the push: ") + std::strerror(errno)));
+        done += static_cast<size_t>(w);
+      }
+    }
+    if (::lseek(fd, 0, SEEK_SET) != 0) throw Error(Status::io_error("lseek failed"));
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  return fd;
+}
+
 Response serve_git(HubServer& hub, Request& req, const GitRoute& parsed) {
   GitRoute route = parsed;
   if (route.info_refs) {
@@ -480,14 +559,25 @@ Response serve_git(HubServer& hub, Request& req, const GitRoute& parsed) {
   session->hub = &hub;
   session->route = route;
   if (write && !route.info_refs) {
+    // The push's body goes to an unlinked temp file first; then receive-pack runs on it under
+    // the repo lock (held until it ends and the branch is re-indexed).
+    const int spool = spool_body(hub, req);
     session->repo_mutex = hub.repo_lock(repo.record.id);
     session->repo_guard = std::unique_lock<std::mutex>(*session->repo_mutex);
+    try {
+      session->child.start({"git", "http-backend"}, env, spool);
+    } catch (...) {
+      ::close(spool);
+      throw;
+    }
+    ::close(spool);
+  } else {
+    session->child.start({"git", "http-backend"}, env);
   }
-  session->child.start({"git", "http-backend"}, env);
 
   // Request body -> stdin (git reads the whole request before it answers; anything it prints
   // meanwhile is kept in `early`).
-  if (!route.info_refs) {
+  if (!route.info_refs && !write) {
     std::vector<char> buf(1 << 16);
     for (;;) {
       const size_t n = req.body->read(buf.data(), buf.size());

@@ -233,6 +233,26 @@ def test_push_is_seen_by_the_api_and_the_commit_api_builds_on_it(hub, tmp, git_e
     git(git_env, "commit", "-qam", "second push", cwd=work)
     git(git_env, "push", "origin", "main", cwd=work)
     assert hub.api.model_info("admin/push-me").sha == git(git_env, "rev-parse", "HEAD", cwd=work).stdout.strip()
+
+    # Tags travel; a pull request made through the API can be updated by a push to refs/pr/N.
+    git(git_env, "tag", "-a", "v1.0", "-m", "release", cwd=work)
+    git(git_env, "push", "origin", "v1.0", cwd=work)
+    assert "v1.0" in [t.name for t in hub.api.list_repo_refs("admin/push-me").tags]
+    pr = hub.api.upload_file(path_or_fileobj=b"pr\n", path_in_repo="pr.txt", repo_id="admin/push-me", create_pr=True)
+    assert pr.pr_revision == "refs/pr/1"
+    git(git_env, "fetch", "origin", "refs/pr/1:pr1", cwd=work)
+    git(git_env, "checkout", "-q", "pr1", cwd=work)
+    (work / "pr.txt").write_text("pr, amended with git\n")
+    git(git_env, "commit", "-qam", "update the PR", cwd=work)
+    git(git_env, "push", "origin", "HEAD:refs/pr/1", cwd=work)
+    path = hf_hub_download("admin/push-me", "pr.txt", revision="refs/pr/1", endpoint=hub.endpoint, token=hub.admin_token,
+                           cache_dir=cache)
+    assert Path(path).read_text() == "pr, amended with git\n"
+    # ...but refs outside branches, tags and existing PRs are refused.
+    out = git(git_env, "push", "origin", "HEAD:refs/pr/7", cwd=work, check=False)
+    assert out.returncode != 0 and "pull request refs" in out.stderr, out.stderr
+    out = git(git_env, "push", "origin", "HEAD:refs/convert/parquet", cwd=work, check=False)
+    assert out.returncode != 0 and "can be pushed" in out.stderr, out.stderr
     assert_fsck(hub)
 
 
