@@ -445,7 +445,7 @@ struct GitSession {
     finished = true;
     child.kill_and_reap();
     if (child.killed()) log(LogLevel::kWarning, "git " + route.service + " on " + route.owner + "/" + route.name + " was stopped");
-    if (route.service == "git-receive-pack") {
+    if (route.service == "git-receive-pack" && !route.info_refs) {
       // Refs may have moved even when something failed later: re-derive from what is there.
       if (auto record = hub->meta().find_repo(route.type, route.owner, route.name)) {
         auto git = store::GitRepo::open(hub->data_dir() / record->storage);
