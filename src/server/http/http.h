@@ -74,6 +74,12 @@ struct Response {
   std::optional<FileRegion> file;
   // Length announced for HEAD responses (the length GET would send); nullopt = body size.
   std::optional<uint64_t> head_length;
+  // A body of unknown length produced while it is sent (Transfer-Encoding: chunked), instead
+  // of `body`/`file`: called once, after the headers went out, with `write`, which returns false
+  // once the client is gone (the producer should then stop). Used to relay a child process's
+  // output (git smart HTTP). Not called for HEAD. Throwing from it closes the connection.
+  using Writer = std::function<bool(const char* data, size_t size)>;
+  std::function<void(const Writer& write)> stream;
 
   void set(std::string name, std::string value);
   static Response json(int status, const std::string& json_text);

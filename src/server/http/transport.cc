@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <stdexcept>
@@ -229,6 +230,38 @@ Response error_response(const HttpError& e) {
   return r;
 }
 
+bool write_all(TimedSocket& socket, const char* data, size_t size) {
+  error_code ec;
+  size_t sent = 0;
+  while (sent < size) {
+    const size_t n = socket.write_some(boost::asio::const_buffer(data + sent, size - sent), ec);
+    if (ec) return false;
+    sent += n;
+  }
+  return true;
+}
+
+// Sends a streamed body as HTTP/1.1 chunks; false when the client went away or the producer
+// failed (the message is then incomplete, so the connection must close).
+bool write_chunked(TimedSocket& socket, Response& res) {
+  bool ok = true;
+  const Response::Writer write = [&](const char* data, size_t size) {
+    if (!ok) return false;
+    if (size == 0) return true;
+    char head[24];
+    const int n = std::snprintf(head, sizeof head, "%zx\r\n", size);
+    ok = write_all(socket, head, static_cast<size_t>(n)) && write_all(socket, data, size) && write_all(socket, "\r\n", 2);
+    return ok;
+  };
+  try {
+    res.stream(write);
+  } catch (const std::exception& e) {
+    log(LogLevel::kError, std::string("streamed response failed: ") + e.what());
+    return false;
+  }
+  return ok && write_all(socket, "0\r\n\r\n", 5);
+}
+
 // Writes the response; returns false when the connection must be closed.
 bool write_response(TimedSocket& socket, const Request& req, Response& res, bool keep_alive) {
   const bool head = req.method == "HEAD";
@@ -241,17 +274,23 @@ bool write_response(TimedSocket& socket, const Request& req, Response& res, bool
     msg.insert(name, value);
     if (lower(name) == "content-type") has_type = true;
   }
-  if (!has_type && (res.file || !res.body.empty())) msg.set(bhttp::field::content_type, "application/octet-stream");
+  if (!has_type && (res.file || res.stream || !res.body.empty())) msg.set(bhttp::field::content_type, "application/octet-stream");
   uint64_t length = res.file ? res.file->length : res.body.size();
   if (head && res.head_length) length = *res.head_length;
   const bool no_body_status = res.status == 204 || res.status == 304 || (res.status >= 100 && res.status < 200);
-  if (!no_body_status) msg.set(bhttp::field::content_length, std::to_string(length));
+  const bool chunked = res.stream && !no_body_status;
+  if (chunked) {
+    msg.set(bhttp::field::transfer_encoding, "chunked");
+  } else if (!no_body_status) {
+    msg.set(bhttp::field::content_length, std::to_string(length));
+  }
   msg.keep_alive(keep_alive);
   bhttp::response_serializer<bhttp::empty_body> sr(msg);
   error_code ec;
   bhttp::write_header(socket, sr, ec);
   if (ec) return false;
   if (head || no_body_status) return keep_alive;
+  if (chunked) return write_chunked(socket, res) && keep_alive;
   if (res.file) {
     const int fd = ::open(res.file->path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return false;

@@ -313,8 +313,9 @@ Response HubServer::handle(Request& req) {
 Response HubServer::dispatch(Request& req) {
   const auto seg = http::split_path(req.path);
   Response res;
-  // Self-signed LFS upload URLs carry no Authorization header.
-  if (seg.size() >= 1 && seg[0] == "lfs-upload") return handle_lfs_upload(*this, req, seg);
+  // Self-signed LFS upload and download URLs carry no Authorization header.
+  if (seg.size() >= 1 && (seg[0] == "lfs-upload" || seg[0] == "lfs-objects")) return handle_lfs_upload(*this, req, seg);
+  if (is_git_http_request(req, seg)) return handle_git_http(*this, req, seg);
   const Caller caller = authenticate(req);
   if (seg.size() >= 2 && seg[0] == "api") {
     const std::string& s1 = seg[1];

@@ -157,6 +157,11 @@ Response handle_lfs_batch(HubServer& hub, Request& req, const Caller& caller, co
 Response handle_lfs_verify(HubServer& hub, Request& req, const Caller& caller, const RepoRoute& route);
 // PUT /lfs-upload/{repo id number}/{oid}?size=&exp=&sig= (self-signed, no auth header).
 Response handle_lfs_upload(HubServer& hub, Request& req, const std::vector<std::string>& segments);
+// git smart HTTP on the clone URL (routes_git.cc): whether the request is one (GET info/refs,
+// POST git-upload-pack / git-receive-pack), and its handler, which authenticates by itself (its
+// 401s carry a Basic challenge so git asks for credentials).
+bool is_git_http_request(const Request& req, const std::vector<std::string>& segments);
+Response handle_git_http(HubServer& hub, Request& req, const std::vector<std::string>& segments);
 
 // ---- shared JSON and text helpers ----------------------------------------------------------
 

@@ -27,6 +27,15 @@ std::string signed_href(HubServer& hub, const Request& req, const char* kind, in
          "&exp=" + std::to_string(exp) + "&sig=" + hub.sign(payload);
 }
 
+// The query that lets git-lfs call verify without credentials: git-lfs 3.x sends only the
+// action's `header` there (no Authorization when its credentials come from a helper), so the
+// href authorises itself for this one object, like the upload href.
+std::string verify_query(HubServer& hub, int64_t repo_id, const std::string& oid, uint64_t size) {
+  const int64_t exp = now_seconds() + kHrefLifetime;
+  const std::string payload = "lfs-verify:" + std::to_string(repo_id) + ":" + oid + ":" + std::to_string(size) + ":" + std::to_string(exp);
+  return "?exp=" + std::to_string(exp) + "&sig=" + hub.sign(payload);
+}
+
 }  // namespace
 
 Response handle_lfs_batch(HubServer& hub, Request& req, const Caller& caller, const RepoRoute& route) {
@@ -64,7 +73,9 @@ Response handle_lfs_batch(HubServer& hub, Request& req, const Caller& caller, co
       entry["actions"] = json{{"upload", json{{"href", signed_href(hub, req, "lfs-upload", repo.record.id, oid, size)},
                                               {"header", json::object()},
                                               {"expires_in", kHrefLifetime}}},
-                              {"verify", json{{"href", verify_href}, {"header", json::object()}, {"expires_in", kHrefLifetime}}}};
+                              {"verify", json{{"href", verify_href + verify_query(hub, repo.record.id, oid, size)},
+                                              {"header", json::object()},
+                                              {"expires_in", kHrefLifetime}}}};
     } else {
       if (!stored.ok()) {
         entry["error"] = json{{"code", 404}, {"message", "Object does not exist"}};
@@ -81,9 +92,20 @@ Response handle_lfs_batch(HubServer& hub, Request& req, const Caller& caller, co
 }
 
 Response handle_lfs_verify(HubServer& hub, Request& req, const Caller& caller, const RepoRoute& route) {
-  hub.require_repo(req, caller, route.type, route.owner, route.name, Access::kRead);
   const json body = parse_json_body(req);
   const std::string oid = body.value("oid", "");
+  // A signed href (from the batch answer) stands for read access to this repo and object.
+  bool signed_ok = false;
+  const std::string exp_s = req.param("exp").value_or(""), sig = req.param("sig").value_or("");
+  if (!sig.empty() && !exp_s.empty() && exp_s.size() < 19 && exp_s.find_first_not_of("0123456789") == std::string::npos &&
+      std::stoll(exp_s) >= now_seconds() && body.contains("size") && body["size"].is_number_unsigned()) {
+    if (auto record = hub.meta().find_repo(route.type, route.owner, route.name)) {
+      const std::string payload = "lfs-verify:" + std::to_string(record->id) + ":" + oid + ":" +
+                                  std::to_string(body["size"].get<uint64_t>()) + ":" + exp_s;
+      signed_ok = hub.sign(payload) == sig && !record->disabled;
+    }
+  }
+  if (!signed_ok) hub.require_repo(req, caller, route.type, route.owner, route.name, Access::kRead);
   auto size = hub.blobs().size_of(oid);
   if (!is_lower_hex(oid, 64) || !size.ok()) return lfs_json(404, json{{"message", "Object does not exist"}});
   if (body.contains("size") && body["size"].is_number() && body["size"].get<uint64_t>() != *size) {
