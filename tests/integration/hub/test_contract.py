@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import re
+import time
 from pathlib import Path
 
 import httpx
@@ -568,9 +569,17 @@ def test_listing_sorts_and_dataset_cards(hub, tmp_path):
     assert [api.model_info(n).downloads for n in names] == [0, 2, 1]
     by_downloads = [m.id for m in api.list_models(filter=tag, sort="downloads")]
     assert by_downloads == [names[1], names[2], names[0]]
+    time.sleep(1.1)  # lastModified is the commit time: whole seconds, like git
     api.upload_file(path_or_fileobj=b"touch", path_in_repo="t.txt", repo_id=names[0])
     assert [m.id for m in api.list_models(filter=tag, sort="lastModified")][0] == names[0]
-    with_cards = list(api.list_models(filter=tag, cardData=True))
+    # §3.2: `expand` on a listing returns the same fields as §3.1 repo info.
+    fields = ["author", "cardData", "createdAt", "downloads", "gated", "lastModified", "likes", "private", "sha",
+              "siblings", "tags"]
+    r = req(hub, "GET", "/api/models", token=hub.admin_token, params=[("filter", tag)] + [("expand", f) for f in fields])
+    assert r.status_code == 200 and len(r.json()) == 3
+    for m in r.json():
+        assert set(fields) <= set(m) <= set(fields) | {"_id", "id"}, sorted(m)
+    with_cards = list(api.list_models(filter=tag, cardData=True))  # sends cardData=True
     assert all(m.card_data is not None and tag in m.card_data["tags"] for m in with_cards)
     ds = unique("admin/cardds")
     api.create_repo(ds, repo_type="dataset")
