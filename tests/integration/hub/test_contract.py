@@ -216,6 +216,7 @@ def test_writes_without_permission(hub, repos):
     # Through the client: a plain HfHubHTTPError 403, and create_repo(exist_ok) with a read token
     # succeeds on a repo it can see (it falls back to repo_info).
     reader = hub.api(repos["reader"])
+    assert reader.whoami()["auth"]["accessToken"]["role"] == "read"
     with pytest.raises(HfHubHTTPError) as e:
         reader.create_branch(pub, branch="nope")
     assert e.value.response.status_code == 403 and not isinstance(e.value, RepositoryNotFoundError)
@@ -283,7 +284,9 @@ def test_org_roles(hub):
         hub.api(stranger).model_info(secret)
     assert secret not in {m.id for m in hub.api(stranger).list_models(author=org)}
     assert secret in {m.id for m in hub.api(reader).list_models(author=org)}
-    assert [o["name"] for o in hub.api(reader).whoami()["orgs"]] == [org]
+    me = hub.api(reader).whoami()
+    assert me["name"] == "rita" and me["type"] == "user" and [o["name"] for o in me["orgs"]] == [org]
+    assert me["auth"]["accessToken"]["role"] == "write"  # an org read member with a write token
     hub.api(writer).delete_repo(secret)
 
 

@@ -67,7 +67,10 @@ def test_load_dataset_csv_and_jsonl(hub, tmp_path):
         out = {{}}
         for repo in ("{csv_repo}", "{jsonl_repo}"):
             ds = datasets.load_dataset(repo)
-            out[repo] = {{"splits": list(ds), "columns": ds["train"].column_names, "rows": ds["train"].to_list()}}
+            # streaming reads through HfFileSystem (paths-info, tree, ranged GETs on /resolve)
+            streamed = list(datasets.load_dataset(repo, split="train", streaming=True))
+            out[repo] = {{"splits": list(ds), "columns": ds["train"].column_names, "rows": ds["train"].to_list(),
+                         "streamed": streamed}}
         print(json.dumps(out))
     """
     out = json.loads(hub.python(code, env={"HF_HOME": str(tmp_path / "hf")}).strip().splitlines()[-1])
@@ -75,3 +78,4 @@ def test_load_dataset_csv_and_jsonl(hub, tmp_path):
         assert out[repo]["splits"] == ["train"]
         assert out[repo]["columns"] == ["text", "label"]
         assert out[repo]["rows"] == rows
+        assert out[repo]["streamed"] == rows
