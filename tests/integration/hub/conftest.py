@@ -9,10 +9,12 @@ with `hub.python(code, env)`.
 import json
 import os
 import re
+import select
 import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 import uuid
 from pathlib import Path
 
@@ -30,16 +32,34 @@ class Hub:
         self.proc = subprocess.Popen(
             [str(MLHUB), "serve", "--data", str(data), "--host", "127.0.0.1", "--port", "0", *extra_args],
             stdout=subprocess.PIPE, stderr=self.log)
-        line = b""
-        for _ in range(50):
-            line = self.proc.stdout.readline()
-            if b"listening on" in line:
-                break
-        m = re.search(rb"http://127\.0\.0\.1:(\d+)", line)
-        assert m, f"server did not start: {line!r}"
-        self.port = int(m.group(1))
+        try:
+            line = self._wait_listening(timeout=30)
+        except BaseException:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+            self.log.close()
+            raise
+        self.port = int(re.search(rb"http://127\.0\.0\.1:(\d+)", line).group(1))
         self.url = f"http://127.0.0.1:{self.port}"
         self.admin_token = (data / "admin.token").read_text().strip()
+
+    def _wait_listening(self, timeout: float) -> bytes:
+        """The "listening on" line, within `timeout` seconds, or a failure with what was seen."""
+        deadline = time.monotonic() + timeout
+        seen = b""
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([self.proc.stdout], [], [], 0.2)
+            if ready:
+                line = self.proc.stdout.readline()
+                seen += line
+                if re.search(rb"listening on http://127\.0\.0\.1:\d+", line):
+                    return line
+                if not line:  # stdout closed: the server exited
+                    break
+            elif self.proc.poll() is not None:
+                break
+        raise AssertionError(f"{MLHUB} serve did not start (exit {self.proc.poll()}): {seen!r}; "
+                             f"log: {(self.data.parent / 'server.log').read_bytes()[-2000:]!r}")
 
     def cli(self, *args) -> str:
         out = subprocess.run([str(MLHUB), *args, "--data", str(self.data)], capture_output=True, text=True, timeout=30)

@@ -29,14 +29,20 @@ def test_auto_tokenizer_and_auto_model_from_the_hub(hub, minilm_repo, tmp_path):
             enc = tok(["The hub serves this model.", "A second sentence"], padding=True, return_tensors="pt")
             with torch.no_grad():
                 out = model(**enc).last_hidden_state
-            return enc["input_ids"].tolist(), out[:, 0, :8].tolist()
-        remote = embed("{minilm_repo}")
-        local = embed("{MINILM}")
-        print(json.dumps({{"remote": remote, "local": local}}))
+            mask = enc["attention_mask"].unsqueeze(-1).to(out.dtype)
+            sentence = torch.nn.functional.normalize((out * mask).sum(1) / mask.sum(1), dim=-1)  # the model's pooling
+            return enc["input_ids"], out, sentence
+        r_ids, r_out, r_emb = embed("{minilm_repo}")
+        l_ids, l_out, l_emb = embed("{MINILM}")
+        print(json.dumps({{"ids": torch.equal(r_ids, l_ids), "states": torch.equal(r_out, l_out),
+                          "embedding": torch.equal(r_emb, l_emb), "dim": r_emb.shape[-1],
+                          "max_diff": (r_emb - l_emb).abs().max().item()}}))
     """
     out = json.loads(hub.python(code, env={"HF_HOME": str(tmp_path / "hf")}).strip().splitlines()[-1])
-    assert out["remote"][0] == out["local"][0]  # same token ids
-    assert out["remote"][1] == out["local"][1]  # same weights, so bit-identical states
+    assert out["ids"], out  # same token ids
+    assert out["dim"] == 384
+    # Same bytes, same process: the whole hidden state and the sentence embedding are bit-identical.
+    assert out["states"] and out["embedding"], out
     # It really came through the hub: the cache holds the snapshot.
     snapshots = list((tmp_path / "hf" / "hub" / "models--sentence-transformers--all-MiniLM-L6-v2" / "snapshots").iterdir())
     assert len(snapshots) == 1 and (snapshots[0] / "model.safetensors").exists()
@@ -61,7 +67,10 @@ def test_load_dataset_csv_and_jsonl(hub, tmp_path):
         out = {{}}
         for repo in ("{csv_repo}", "{jsonl_repo}"):
             ds = datasets.load_dataset(repo)
-            out[repo] = {{"splits": list(ds), "columns": ds["train"].column_names, "rows": ds["train"].to_list()}}
+            # streaming reads through HfFileSystem (paths-info, tree, ranged GETs on /resolve)
+            streamed = list(datasets.load_dataset(repo, split="train", streaming=True))
+            out[repo] = {{"splits": list(ds), "columns": ds["train"].column_names, "rows": ds["train"].to_list(),
+                         "streamed": streamed}}
         print(json.dumps(out))
     """
     out = json.loads(hub.python(code, env={"HF_HOME": str(tmp_path / "hf")}).strip().splitlines()[-1])
@@ -69,3 +78,4 @@ def test_load_dataset_csv_and_jsonl(hub, tmp_path):
         assert out[repo]["splits"] == ["train"]
         assert out[repo]["columns"] == ["text", "label"]
         assert out[repo]["rows"] == rows
+        assert out[repo]["streamed"] == rows

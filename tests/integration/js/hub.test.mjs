@@ -2,10 +2,11 @@
 // core flows of the JS client. Run: node --test tests/integration/js/ (MLHUB_BIN selects the
 // binary; the client is installed by scripts/setup_hub_clients into ~/.cache/mlhub/node/hubjs).
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, realpathSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir, homedir } from "node:os";
-import { join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { pathToFileURL } from "node:url";
@@ -19,7 +20,7 @@ let server, hubUrl, accessToken, dataDir;
 
 before(async () => {
   dataDir = mkdtempSync(join(tmpdir(), "mlhub-js-"));
-  server = spawn(mlhub, ["serve", "--data", join(dataDir, "data"), "--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
+  server = spawn(mlhub, ["serve", "--data", join(dataDir, "data"), "--host", "127.0.0.1", "--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
   hubUrl = await new Promise((ok, fail) => {
     let seen = "";
     const timer = setTimeout(() => fail(new Error("server did not start: " + seen)), 10000);
@@ -114,4 +115,68 @@ test("private repos are invisible without the right token", async () => {
   assert.equal(user.status, 0);
   const other = spawnSync(mlhub, ["token", "create", "--user", "jsuser", "--role", "read", "--data", join(dataDir, "data")]).stdout.toString().trim();
   await assert.rejects(hub.modelInfo({ name: repo.name, hubUrl, accessToken: other }), (e) => e.statusCode === 404);
+});
+
+test("uploadFile of a >10 MB file (xet offered, basic answered), downloadFileToCacheDir and snapshotDownload build the shared cache", async () => {
+  const repo = { type: "model", name: unique("jscache") };
+  await hub.createRepo({ repo, ...creds() });
+  const big = new Uint8Array(10 * 1024 * 1024 + 777);
+  for (let i = 0; i < big.length; i++) big[i] = (i * 131 + (i >> 10)) & 255;
+  const sha256 = createHash("sha256").update(big).digest("hex");
+  await hub.uploadFile({ repo, ...creds(), file: { path: "model.safetensors", content: new Blob([big]) }, commitTitle: "one big file" });
+  await hub.uploadFile({ repo, ...creds(), file: { path: "config.json", content: new Blob(['{"a":1}']) } });
+  const [info] = await hub.pathsInfo({ repo, paths: ["model.safetensors"], expand: true, ...creds() });
+  assert.equal(info.lfs.oid, sha256);
+  assert.equal(info.size, big.length);
+  assert.equal(info.lastCommit.title, "one big file");
+  assert.match(info.lastCommit.id, /^[0-9a-f]{40}$/);
+  assert.ok(info.lastCommit.date instanceof Date && !Number.isNaN(info.lastCommit.date.getTime()));
+  const cacheDir = mkdtempSync(join(tmpdir(), "mlhub-js-cache-"));
+  try {
+    const path = await hub.downloadFileToCacheDir({ repo, path: "model.safetensors", cacheDir, ...creds() });
+    const blob = realpathSync(path);
+    assert.equal(basename(blob), sha256, "blob named by the LFS sha256 (hub-api.md §2.4)");
+    assert.equal(basename(dirname(blob)), "blobs");
+    assert.equal(createHash("sha256").update(readFileSync(path)).digest("hex"), sha256);
+    const snap = await hub.snapshotDownload({ repo, cacheDir, ...creds() });
+    assert.equal(readFileSync(join(snap, "config.json"), "utf8"), '{"a":1}');
+    assert.equal(createHash("sha256").update(readFileSync(join(snap, "model.safetensors"))).digest("hex"), sha256);
+    const commits = [];
+    for await (const c of hub.listCommits({ repo, ...creds() })) commits.push(c);
+    assert.equal(basename(snap), commits[0].oid, "snapshot folder named by the head commit");
+  } finally {
+    rmSync(cacheDir, { recursive: true, force: true });
+  }
+});
+
+test("listCommits pages through Link headers, countCommits reads X-Total-Count, repoExists", async () => {
+  const repo = { type: "model", name: unique("jscommits") };
+  await hub.createRepo({ repo, ...creds() });
+  for (let i = 0; i < 4; i++) {
+    await hub.uploadFile({ repo, ...creds(), file: { path: `f${i}.txt`, content: new Blob([String(i)]) }, commitTitle: `commit ${i}` });
+  }
+  const titles = [];
+  for await (const c of hub.listCommits({ repo, batchSize: 2, ...creds() })) titles.push(c.title);
+  assert.deepEqual(titles, ["commit 3", "commit 2", "commit 1", "commit 0", "initial commit"]);
+  assert.equal(await hub.countCommits({ repo, ...creds() }), 5);
+  assert.equal(await hub.repoExists({ repo, ...creds() }), true);
+  assert.equal(await hub.repoExists({ repo: { type: "model", name: unique("nope") }, ...creds() }), false);
+  assert.equal(await hub.repoExists({ repo: { type: "dataset", name: repo.name }, ...creds() }), false);
+});
+
+test("listDatasets with search and owner; datasetInfo of a dataset with files", async () => {
+  const name = unique("jsdata");
+  const repo = { type: "dataset", name };
+  await hub.createRepo({ repo, ...creds() });
+  await hub.uploadFiles({ repo, ...creds(), files: [{ path: "train.csv", content: new Blob(["a,b\n1,2\n"]) }] });
+  const found = [];
+  for await (const d of hub.listDatasets({ search: { query: name.split("/")[1], owner: "admin" }, ...creds() })) found.push(d.name);
+  assert.deepEqual(found, [name]);
+  const info = await hub.datasetInfo({ name, ...creds() });
+  assert.equal(info.name, name);
+  const files = [];
+  for await (const f of hub.listFiles({ repo, ...creds() })) files.push(f.path);
+  assert.deepEqual(files.sort(), [".gitattributes", "train.csv"]);
+  const csv = await hub.downloadFile({ repo, path: "train.csv", ...creds() });
+  assert.equal(await csv.text(), "a,b\n1,2\n");
 });
