@@ -118,6 +118,22 @@ Status check_text(std::string_view s, std::string_view what, size_t max_bytes) {
   return Status();
 }
 
+// True when `segment` percent-decodes to "." or ".." (e.g. "%2e%2E", ".%2e").
+bool decodes_to_dots(std::string_view segment) {
+  size_t dots = 0;
+  for (size_t i = 0; i < segment.size();) {
+    if (segment[i] == '.') {
+      ++i;
+    } else if (segment[i] == '%' && i + 2 < segment.size() && segment[i + 1] == '2' && (segment[i + 2] == 'e' || segment[i + 2] == 'E')) {
+      i += 3;
+    } else {
+      return false;
+    }
+    ++dots;
+  }
+  return dots >= 1 && dots <= 2;
+}
+
 }  // namespace
 
 Status validate_repo_path(std::string_view path) {
@@ -133,6 +149,9 @@ Status validate_repo_path(std::string_view path) {
     const std::string_view segment = path.substr(begin, end - begin);
     if (segment.empty()) return bad("has an empty segment");
     if (segment == "." || segment == "..") return bad("has a '" + std::string(segment) + "' segment");
+    // Clients that send paths unencoded (JS) would have "%2e%2e" decoded to ".." by any router
+    // on the way: refuse segments that become "." or ".." once percent-decoded.
+    if (decodes_to_dots(segment)) return bad("has a segment that percent-decodes to '.' or '..'");
     // Case-insensitively: ".GIT" is ".git" on case-insensitive file systems of clones.
     if (iequals(segment, ".git")) return bad("has a '.git' segment");
     if (end == path.size()) break;

@@ -225,6 +225,9 @@ RepoHandle HubServer::require_repo(const Request& req, const Caller& caller, con
                                url_prefix(type) + record->repo_id() + " to ask for access.", "GatedRepo", {}};
     }
   }
+  if (access == Access::kWrite && !caller.authenticated()) {
+    throw HttpError{401, "You must be authenticated (pass a write token) to write to " + record->repo_id(), "", {}};
+  }
   if (access == Access::kWrite && !can_write_namespace(caller, record->owner)) {
     throw HttpError{403, "You don't have the rights to write to " + record->repo_id() +
                              (caller.role == store::TokenRole::kRead ? " (your token is read-only)" : ""), "", {}};

@@ -150,22 +150,25 @@ Response handle_list(HubServer& hub, Request& req, const Caller& caller, const s
   const bool full = req.flag("full");
   const bool card = req.flag("cardData");
   json arr = json::array();
+  const auto expand = req.params("expand");
+  auto wants = [&](const char* f) { return std::find(expand.begin(), expand.end(), f) != expand.end(); };
   for (const auto& r : repos) {
     json j;
-    if (full || !req.params("expand").empty()) {
+    if (full || wants("sha") || wants("siblings") || wants("lastModified") || wants("usedStorage")) {
       GitLease git = hub.git(hub.data_dir() / r.storage);
       std::string sha;
       if (auto head = git->resolve("HEAD"); head.ok()) sha = *head;
-      j = repo_json(hub, r, &*git, sha, full, false);
+      j = repo_json(hub, r, &*git, sha, full || wants("siblings") || wants("usedStorage"), false);
     } else {
       j = repo_json(hub, r, nullptr, "", false, false);
-      j.erase("cardData");
-      j.erase("author");
-      j.erase("disabled");
-      j.erase("lastModified");
-      j.erase("gated");
+      if (expand.empty()) {  // the Hub's default listing fields
+        j.erase("author");
+        j.erase("disabled");
+        j.erase("lastModified");
+        j.erase("gated");
+      }
     }
-    if (!card && !full) j.erase("cardData");
+    if (!card && !full && !wants("cardData")) j.erase("cardData");
     apply_expand(req, j);
     arr.push_back(std::move(j));
   }

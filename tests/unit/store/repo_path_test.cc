@@ -7,7 +7,7 @@ namespace {
 
 TEST(ValidateRepoPath, AcceptsOrdinaryPaths) {
   for (const std::string& path : std::vector<std::string>{"README.md", "a/b/c.bin", ".gitattributes", "dir.git/x", "x.git",
-                                 "%2e%2e/a", "日本語/ファイル.txt", "a b/c d", "...", "..a", ".a/.b",
+                                 "日本語/ファイル.txt", "a b/c d", "...", "..a", ".a/.b", "a%2e%2e/b",
                                  "emoji-\xF0\x9F\x98\x80.txt", std::string(4096, 'a')}) {
     EXPECT_TRUE(validate_repo_path(path).ok()) << path << ": " << validate_repo_path(path).to_string();
   }
@@ -19,6 +19,10 @@ TEST(ValidateRepoPath, RejectsHostilePaths) {
       "/etc/passwd",
       "../secret",
       "a/../../b",          // a percent-decoded "a/%2e%2e/%2e%2e/b"
+      "%2e%2e/x",           // still encoded: a router decoding raw paths would see ".."
+      "a/%2E%2e/b",
+      "a/.%2e",
+      "%2e/x",
       "..",
       ".",
       "./a",
