@@ -106,6 +106,7 @@ class Cluster:
         self.url = self.server.url
         self.token = (data / "admin.token").read_text().strip()
         self.restart_problems = []
+        self.found_after_kill = []  # temp/lock files the kill left, for recovery to remove
 
     def current(self):
         with self.lock:
@@ -115,6 +116,7 @@ class Cluster:
         with self.lock:
             self.killed_generation = self.generation
             self.server.kill()
+            self.found_after_kill += leftovers(self.data)
             t = time.monotonic()
             server = Server(self.data, self.logs, self.generation + 1)
             started = time.monotonic() - t
@@ -144,6 +146,7 @@ class Log:
         self.errors = []     # anything a correct server never does
         self.conflicts = 0
         self.lfs_puts = 0
+        self.cut_by_step = {}  # request step -> transport errors caused by a kill
 
     def add(self, what, item):
         with self.lock:
@@ -158,6 +161,8 @@ class Log:
                 self.errors.append(item)
             elif what == "lfs_put":
                 self.lfs_puts += 1
+            elif what == "cut":
+                self.cut_by_step[item] = self.cut_by_step.get(item, 0) + 1
 
 
 def uploader(index, seed, cluster, log, stop):
@@ -229,6 +234,7 @@ def uploader(index, seed, cluster, log, stop):
                     log.add("error", f"{step} {repo}@{branch} ({title}) failed while the server was not being "
                                      f"killed: {type(e).__name__}: {e}")
                     return
+                log.add("cut", step)
                 deadline = time.monotonic() + 15
                 while cluster.current()[1] == generation and not stop.is_set() and time.monotonic() < deadline:
                     time.sleep(0.01)
@@ -303,6 +309,9 @@ def test_sigkill_during_concurrent_uploads(tmp_path):
     print(f"{len(log.acked)} acknowledged commits, {len(log.cut_off)} cut off, {log.conflicts} answered 412, "
           f"{log.lfs_puts} LFS PUTs; {KILLS} kills after {', '.join('%.2f' % d for d in delays)} s; "
           f"restarts took {', '.join('%.2f' % s for s in restart_s)} s")
+    kinds = sorted({re.sub(r"[0-9a-f]{6,}|[0-9]+", "*", os.path.relpath(p, cluster.data)) for p in cluster.found_after_kill})
+    print(f"requests cut by the kills, by step: {log.cut_by_step}; temp/lock files the kills left for recovery: "
+          f"{len(cluster.found_after_kill)} {kinds}")
 
     # A last SIGKILL with nothing in flight, then a restart: recovery leaves nothing behind.
     cluster.crash_and_restart()
