@@ -49,10 +49,15 @@ PROCS = []
 
 
 def cleanup():
+    """SIGTERM first: nginx's master then stops its workers (SIGKILL would orphan them)."""
     for p in PROCS:
         if p.poll() is None:
-            p.kill()
-            p.wait(timeout=10)
+            p.terminate()
+            try:
+                p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(timeout=10)
 
 
 atexit.register(cleanup)

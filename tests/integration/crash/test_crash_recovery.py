@@ -280,43 +280,44 @@ def test_sigkill_during_concurrent_uploads(tmp_path):
     logs = tmp_path / "logs"
     logs.mkdir()
     cluster = Cluster(tmp_path / "data", logs)
-    token = cluster.token
-    auth = {"authorization": f"Bearer {token}"}
-    for repo in REPOS:
-        r = requests.post(f"{cluster.url}/api/repos/create", headers=auth, timeout=TIMEOUT,
-                          json={"name": repo.split("/")[1], "organization": None, "type": "model"})
-        assert r.status_code == 200, r.text
-        r = requests.post(f"{cluster.url}/api/models/{repo}/branch/dev", headers=auth, json={}, timeout=TIMEOUT)
-        assert r.status_code == 200, r.text
-
-    log, stop = Log(), threading.Event()
-    threads = [threading.Thread(target=uploader, args=(i, rng.randrange(1 << 31), cluster, log, stop), daemon=True)
-               for i in range(UPLOADERS)]
-    delays = [rng.uniform(0.2, 1.5) for _ in range(KILLS)]
-    restart_s = []
-    for t in threads:
-        t.start()
+    stop = threading.Event()
     try:
-        for d in delays:
-            time.sleep(d)
-            restart_s.append(cluster.crash_and_restart())
-        time.sleep(1.0)
-    finally:
-        stop.set()
+        token = cluster.token
+        auth = {"authorization": f"Bearer {token}"}
+        for repo in REPOS:
+            r = requests.post(f"{cluster.url}/api/repos/create", headers=auth, timeout=TIMEOUT,
+                              json={"name": repo.split("/")[1], "organization": None, "type": "model"})
+            assert r.status_code == 200, r.text
+            r = requests.post(f"{cluster.url}/api/models/{repo}/branch/dev", headers=auth, json={}, timeout=TIMEOUT)
+            assert r.status_code == 200, r.text
+
+        log = Log()
+        threads = [threading.Thread(target=uploader, args=(i, rng.randrange(1 << 31), cluster, log, stop), daemon=True)
+                   for i in range(UPLOADERS)]
+        delays = [rng.uniform(0.2, 1.5) for _ in range(KILLS)]
+        restart_s = []
         for t in threads:
-            t.join(timeout=40)
-    assert not any(t.is_alive() for t in threads), "an uploader hung (request without answer for > 30 s?)"
-    print(f"{len(log.acked)} acknowledged commits, {len(log.cut_off)} cut off, {log.conflicts} answered 412, "
-          f"{log.lfs_puts} LFS PUTs; {KILLS} kills after {', '.join('%.2f' % d for d in delays)} s; "
-          f"restarts took {', '.join('%.2f' % s for s in restart_s)} s")
-    kinds = sorted({re.sub(r"[0-9a-f]{6,}|[0-9]+", "*", os.path.relpath(p, cluster.data)) for p in cluster.found_after_kill})
-    print(f"requests cut by the kills, by step: {log.cut_by_step}; temp/lock files the kills left for recovery: "
-          f"{len(cluster.found_after_kill)} {kinds}")
+            t.start()
+        try:
+            for d in delays:
+                time.sleep(d)
+                restart_s.append(cluster.crash_and_restart())
+            time.sleep(1.0)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(timeout=40)
+        assert not any(t.is_alive() for t in threads), "an uploader hung (request without answer for > 30 s?)"
+        print(f"{len(log.acked)} acknowledged commits, {len(log.cut_off)} cut off, {log.conflicts} answered 412, "
+              f"{log.lfs_puts} LFS PUTs; {KILLS} kills after {', '.join('%.2f' % d for d in delays)} s; "
+              f"restarts took {', '.join('%.2f' % s for s in restart_s)} s")
+        kinds = sorted({re.sub(r"[0-9a-f]{6,}|[0-9]+", "*", os.path.relpath(p, cluster.data)) for p in cluster.found_after_kill})
+        print(f"requests cut by the kills, by step: {log.cut_by_step}; temp/lock files the kills left for recovery: "
+              f"{len(cluster.found_after_kill)} {kinds}")
 
-    # A last SIGKILL with nothing in flight, then a restart: recovery leaves nothing behind.
-    cluster.crash_and_restart()
-    url, data = cluster.url, cluster.data
-    try:
+        # A last SIGKILL with nothing in flight, then a restart: recovery leaves nothing behind.
+        cluster.crash_and_restart()
+        url, data = cluster.url, cluster.data
         assert not log.errors, "the server misbehaved during the uploads:\n" + "\n".join(log.errors[:20])
         assert not cluster.restart_problems, "\n".join(cluster.restart_problems)
         assert len(log.acked) >= 12, f"too few commits went through ({len(log.acked)})"
@@ -401,4 +402,5 @@ def test_sigkill_during_concurrent_uploads(tmp_path):
               f"requests landed, {downloads} files downloaded and hashed, fsck clean; "
               f"{time.monotonic() - began:.1f} s")
     finally:
+        stop.set()
         cluster.server.kill()
