@@ -334,6 +334,40 @@ def wrk_can_head(url):
         return False
 
 
+def server_pids(proc):
+    """The process and its children (nginx's workers)."""
+    pids = [proc.pid]
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                if int(open(f"/proc/{d}/stat").read().rsplit(")", 1)[1].split()[1]) == proc.pid:
+                    pids.append(int(d))
+            except (OSError, IndexError, ValueError):
+                pass
+    return pids
+
+
+def cpu_seconds(pids):
+    """utime + stime of the processes (all their threads), in seconds."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def measured(proc, fn):
+    """fn()'s result plus the server's CPU time per request (immune to other load on the machine)."""
+    pids = server_pids(proc)
+    before = cpu_seconds(pids)
+    r = fn()
+    r["server_cpu_us_per_req"] = (cpu_seconds(pids) - before) / max(r["requests"], 1) * 1e6
+    return r
+
+
 def med(values):
     values = [v for v in values if v is not None]
     return statistics.median(values) if values else None
@@ -406,7 +440,7 @@ def main():
                             "copy_fsync_gbps": gb / copy_s}
         problems = check_resolve(url, repo, big.name, size, oid)
         ka = http10_keepalive(url, f"/{repo}/resolve/main/config.json")
-        _, nginx_url, workers = start_nginx(files, tmp)
+        nginx, nginx_url, workers = start_nginx(files, tmp)
         ka_nginx = http10_keepalive(nginx_url, "/config.json")
         info["nginx_workers"] = workers
         result["conformance"] = {"resolve": problems, "http10_keepalive_mlhub": ka, "http10_keepalive_nginx": ka_nginx}
@@ -455,28 +489,39 @@ def main():
 
         # ---- 2. small requests
         head_tool = "wrk" if wrk_can_head(f"{nginx_url}/config.json") else "ab"
+        mlhub_config = f"{url}/{repo}/resolve/main/config.json"
+        head = HERE / "hub" / "head.lua"
         targets = [
-            ("mlhub", "model_info GET /api/models/{id}", lambda: wrk(f"{url}/api/models/{repo}", a)),
-            ("mlhub", "resolve GET config.json", lambda: wrk(f"{url}/{repo}/resolve/main/config.json", a)),
-            ("nginx", "static GET config.json", lambda: wrk(f"{nginx_url}/config.json", a)),
+            ("mlhub", "model_info GET /api/models/{id}", server, lambda: wrk(f"{url}/api/models/{repo}", a)),
+            ("mlhub", "resolve GET config.json", server, lambda: wrk(mlhub_config, a)),
+            ("nginx", "static GET config.json", nginx, lambda: wrk(f"{nginx_url}/config.json", a)),
         ]
         if head_tool == "wrk":
-            targets += [("mlhub", "resolve HEAD config.json", lambda: wrk(f"{url}/{repo}/resolve/main/config.json", a,
-                                                                          script=HERE / "hub" / "head.lua")),
-                        ("nginx", "static HEAD config.json", lambda: wrk(f"{nginx_url}/config.json", a,
-                                                                          script=HERE / "hub" / "head.lua"))]
+            targets += [("mlhub", "resolve HEAD config.json", server, lambda: wrk(mlhub_config, a, script=head)),
+                        ("nginx", "static HEAD config.json", nginx, lambda: wrk(f"{nginx_url}/config.json", a, script=head))]
         else:
-            targets += [("mlhub", "resolve HEAD config.json", lambda: ab_head(f"{url}/{repo}/resolve/main/config.json", a)),
-                        ("nginx", "static HEAD config.json", lambda: ab_head(f"{nginx_url}/config.json", a))]
-        runs = {(who, what): [] for who, what, _ in targets}
-        for _ in range(a.rounds):
-            for who, what, fn in targets:
-                runs[(who, what)].append(fn())
+            targets += [("mlhub", "resolve HEAD config.json", server, lambda: ab_head(mlhub_config, a)),
+                        ("nginx", "static HEAD config.json", nginx, lambda: ab_head(f"{nginx_url}/config.json", a))]
+        one = max(2, a.duration // 2)  # one connection: the service time of a single request
+        targets += [
+            ("mlhub", "model_info GET, 1 connection", server,
+             lambda: wrk(f"{url}/api/models/{repo}", a, duration=one, connections=1, threads=1)),
+            ("mlhub", "resolve GET, 1 connection", server, lambda: wrk(mlhub_config, a, duration=one, connections=1, threads=1)),
+            ("nginx", "static GET, 1 connection", nginx,
+             lambda: wrk(f"{nginx_url}/config.json", a, duration=one, connections=1, threads=1)),
+        ]
+        runs = {(who, what): [] for who, what, _, _ in targets}
+        for rnd in range(a.rounds):
+            for who, what, proc, fn in targets:
+                if "1 connection" in what and rnd > 0:
+                    continue
+                runs[(who, what)].append(measured(proc, fn))
         rows = {}
         for (who, what), rs in runs.items():
             rows[f"{who} {what}"] = {"who": who, "what": what, "tool": rs[0]["tool"],
                                      "rps": med([r["rps"] for r in rs]), "p50_ms": med([r["p50_ms"] for r in rs]),
                                      "p99_ms": med([r["p99_ms"] for r in rs]),
+                                     "server_cpu_us_per_req": med([r["server_cpu_us_per_req"] for r in rs]),
                                      "errors": [r["errors"] for r in rs if r["errors"]], "runs": rs}
         ng, nh = rows["nginx static GET config.json"]["rps"], rows["nginx static HEAD config.json"]["rps"]
         ratios = {"model_info / nginx GET": rows["mlhub model_info GET /api/models/{id}"]["rps"] / ng,
@@ -487,11 +532,14 @@ def main():
               f"alternating rounds; wrk -t{a.threads} with keep-alive"
               + ("" if head_tool == "wrk" else
                  f"; HEAD with ab -c{a.connections} without keep-alive (this wrk cannot measure HEAD)"))
-        print(f"   {'':5s} {'request':34s} {'tool':18s} {'req/s':>9s} {'p50 ms':>8s} {'p99 ms':>8s}  errors")
+        print(f"   {'':5s} {'request':34s} {'tool':18s} {'req/s':>9s} {'p50 ms':>8s} {'p99 ms':>8s} "
+              f"{'server CPU':>11s}  errors")
         for k, r in rows.items():
             print(f"   {r['who']:5s} {r['what']:34s} {r['tool']:18s} {r['rps']:9.0f} {r['p50_ms'] or 0:8.2f} "
-                  f"{r['p99_ms'] or 0:8.2f}  {'; '.join(r['errors']) or 'none'}")
+                  f"{r['p99_ms'] or 0:8.2f} {r['server_cpu_us_per_req']:8.0f} us  {'; '.join(r['errors']) or 'none'}")
         print("   ratios mlhub / nginx: " + ", ".join(f"{k} {v:.2f}" for k, v in ratios.items()))
+        print("   (server CPU: user+system time of the server's processes per request, all threads; one-connection "
+              "rows run once)")
     finally:
         cleanup()
         log.close()
