@@ -3,7 +3,7 @@
 over HTTP) on the same machine, the same files and loopback.
 
   run_hub_bench.py [--size-mb 1024] [--duration 10] [--connections 64] [--threads 2]
-                   [--runs 5] [--upload-runs 3] [--hf-runs 3] [--rounds 3] [--workdir DIR] [--json PATH]
+                   [--runs 7] [--upload-runs 3] [--hf-runs 3] [--rounds 3] [--workdir DIR] [--json PATH]
 
 The binary is $MLHUB_BIN (default build/mlhub).
 
@@ -381,7 +381,7 @@ def main():
     ap.add_argument("--duration", type=int, default=10, help="seconds per wrk/ab run")
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--threads", type=int, default=2, help="wrk client threads")
-    ap.add_argument("--runs", type=int, default=5, help="curl downloads per server")
+    ap.add_argument("--runs", type=int, default=7, help="curl downloads per server")
     ap.add_argument("--upload-runs", type=int, default=3, help="uploads (each into a fresh data dir)")
     ap.add_argument("--hf-runs", type=int, default=3, help="hf_hub_download runs (0: skip)")
     ap.add_argument("--rounds", type=int, default=3, help="rounds of the small-request runs")
