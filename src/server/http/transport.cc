@@ -263,7 +263,7 @@ bool write_chunked(TimedSocket& socket, Response& res) {
 }
 
 // Writes the response; returns false when the connection must be closed.
-bool write_response(TimedSocket& socket, const Request& req, Response& res, bool keep_alive) {
+bool write_response(TimedSocket& socket, const Request& req, Response& res, bool keep_alive, bool http10 = false) {
   const bool head = req.method == "HEAD";
   bhttp::response<bhttp::empty_body> msg;
   msg.version(11);
@@ -285,6 +285,8 @@ bool write_response(TimedSocket& socket, const Request& req, Response& res, bool
     msg.set(bhttp::field::content_length, std::to_string(length));
   }
   msg.keep_alive(keep_alive);
+  // HTTP/1.1 implies keep-alive, but an HTTP/1.0 client (ab -k) needs to be told.
+  if (http10 && keep_alive) msg.set(bhttp::field::connection, "keep-alive");
   bhttp::response_serializer<bhttp::empty_body> sr(msg);
   error_code ec;
   bhttp::write_header(socket, sr, ec);
@@ -371,7 +373,7 @@ void serve_connection(int fd, const ListenOptions& options, const Handler& handl
         }
       }
     }
-    if (!write_response(socket, req, res, keep_alive)) return;
+    if (!write_response(socket, req, res, keep_alive, msg.version() == 10)) return;
   }
 }
 

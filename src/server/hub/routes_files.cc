@@ -82,11 +82,15 @@ Response handle_file(HubServer& hub, Request& req, const Caller& caller, const R
   uint64_t total = e.size;
   std::optional<std::filesystem::path> blob_file;
   if (!raw && e.lfs) {
-    if (auto p = hub.blobs().path_of(e.lfs->oid); p.ok()) {
-      blob_file = *p;
-      etag = e.lfs->oid;
-      total = e.lfs->size;
+    auto p = hub.blobs().path_of(e.lfs->oid);
+    if (!p.ok()) {
+      // Never serve the pointer as if it were the file: a client would cache it as the weights.
+      log(LogLevel::kError, "LFS object " + e.lfs->oid + " of " + repo.record.repo_id() + "/" + path + " is missing from the blob store");
+      throw HttpError{500, "the LFS object of " + path + " is missing from this hub's storage", "", commit_header};
     }
+    blob_file = *p;
+    etag = e.lfs->oid;
+    total = e.lfs->size;
   }
   const auto range = parse_range(req.header("range"), total);
   const uint64_t begin = range ? range->first : 0;

@@ -215,3 +215,7 @@ def test_lfs_upload_urls_are_signed_and_verified(hub, repos):
     attributes = hf_hub_download(repos["public"], ".gitattributes", endpoint=hub.url, token=hub.admin_token,
                                  cache_dir=str(hub.data.parent / "cl"))
     assert "*.bin filter=lfs" in Path(attributes).read_text()
+    # After data loss (the object file gone), the pointer is never served as if it were the file.
+    (hub.data / "blobs" / "objects" / oid[:2] / oid[2:4] / oid).unlink()
+    r = get(hub, f"/{repos['public']}/resolve/main/w.bin", token=hub.admin_token)
+    assert r.status_code == 500 and b"git-lfs" not in r.content and "missing" in r.json()["error"]

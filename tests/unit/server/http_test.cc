@@ -106,6 +106,15 @@ TEST_F(HttpTest, KeepAliveServesSeveralRequestsOnOneConnection) {
   EXPECT_NE(out.find("POST abc A b"), std::string::npos) << out;
 }
 
+TEST_F(HttpTest, Http10KeepAliveIsAnnounced) {
+  const int fd = connect_socket();
+  send_all(fd, "GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+  const std::string out = read_responses(fd, 2);
+  ::close(fd);
+  EXPECT_NE(out.find("Connection: keep-alive\r\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("hello"), out.rfind("hello")) << out;  // both requests answered on one connection
+}
+
 TEST_F(HttpTest, ChunkedBodiesAndExpectContinue) {
   const int fd = connect_socket();
   send_all(fd, "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n");
