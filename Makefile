@@ -59,6 +59,7 @@ bench: build
 	@./scripts/setup --torch
 	$(PYENV)/bin/python bench/run_tokenizer_bench.py $(BUILD)
 	$(PYENV)/bin/python bench/run_encoder_bench.py $(BUILD)
+	MLHUB_BIN=$(BUILD)/mlhub $(PYENV)/bin/python bench/run_hub_bench.py
 
 # Regenerates the committed golden data of the models and pipelines with the pinned transformers
 # (needs the torch half of the reference environment; the tokenizer goldens have their own
