@@ -92,14 +92,16 @@ def tmp(tmp_path):
 @pytest.fixture
 def hub(tmp, monkeypatch):
     h = Hub(tmp)
-    # huggingface_hub parses the URLs the hub returns against HF_ENDPOINT (read at import).
-    monkeypatch.setattr(constants, "ENDPOINT", h.endpoint)
-    monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE", h.endpoint + "/{repo_id}/resolve/{revision}/{filename}",
-                        raising=False)  # huggingface_hub >= 1.0
-    monkeypatch.setattr(file_download, "HUGGINGFACE_CO_URL_TEMPLATE", h.endpoint + "/{repo_id}/resolve/{revision}/{filename}",
-                        raising=False)  # huggingface_hub < 1.0 only
-    yield h
-    h.stop()
+    try:
+        # huggingface_hub parses the URLs the hub returns against HF_ENDPOINT (read at import).
+        monkeypatch.setattr(constants, "ENDPOINT", h.endpoint)
+        monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE", h.endpoint + "/{repo_id}/resolve/{revision}/{filename}",
+                            raising=False)  # huggingface_hub >= 1.0
+        monkeypatch.setattr(file_download, "HUGGINGFACE_CO_URL_TEMPLATE", h.endpoint + "/{repo_id}/resolve/{revision}/{filename}",
+                            raising=False)  # huggingface_hub < 1.0 only
+        yield h
+    finally:
+        h.stop()  # also when the set-up above fails: no server outlives its test
 
 
 @pytest.fixture
