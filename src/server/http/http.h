@@ -104,7 +104,7 @@ class Server {
   // Binds and listens; returns the bound port (useful with port 0). Throws std::runtime_error.
   int bind();
   // Accepts connections until stop() is called; each connection runs on its own thread. After
-  // stop(), waits (up to the idle timeout) for open connections to finish their request.
+  // stop(), waits up to 2 s for open connections to finish their request.
   void run();
   // Makes run() return (from a signal handler-safe context: it only writes to a pipe).
   void stop();
