@@ -64,6 +64,33 @@ Response json_response(int status, const json& body) {
   return Response::json(status, body.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
+std::string base64_decode(std::string_view in) {
+  static int8_t table[256];
+  static const bool init = [] {
+    std::fill(std::begin(table), std::end(table), int8_t{-1});
+    const char* chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (int i = 0; i < 64; ++i) table[static_cast<unsigned char>(chars[i])] = static_cast<int8_t>(i);
+    return true;
+  }();
+  (void)init;
+  std::string out;
+  out.reserve(in.size() / 4 * 3);
+  uint32_t val = 0;
+  int bits = -8;
+  for (char c : in) {
+    if (c == '=' || c == '\n' || c == '\r') continue;
+    const int8_t v = table[static_cast<unsigned char>(c)];
+    if (v < 0) throw HttpError{400, "invalid base64", "", {}};
+    val = (val << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 0) {
+      out.push_back(static_cast<char>((val >> bits) & 0xFF));
+      bits -= 8;
+    }
+  }
+  return out;
+}
+
 std::string plural(const std::string& type) { return type + "s"; }
 
 std::string url_prefix(const std::string& type) { return type == "model" ? "" : type + "s/"; }

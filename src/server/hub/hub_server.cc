@@ -19,22 +19,6 @@ bool is_repo_type_plural(const std::string& s) { return s == "models" || s == "d
 
 std::string singular(const std::string& plural_type) { return plural_type.substr(0, plural_type.size() - 1); }
 
-std::string base64_decode(std::string_view in) {
-  static const std::string kChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  int val = 0, bits = -8;
-  for (char c : in) {
-    const size_t pos = kChars.find(c);
-    if (pos == std::string::npos) break;
-    val = (val << 6) + static_cast<int>(pos);
-    bits += 6;
-    if (bits >= 0) {
-      out.push_back(static_cast<char>((val >> bits) & 0xFF));
-      bits -= 8;
-    }
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -160,7 +144,12 @@ Caller HubServer::authenticate(const Request& req) {
   if (auth.rfind("Bearer ", 0) == 0 || auth.rfind("bearer ", 0) == 0) {
     token = auth.substr(7);
   } else if (auth.rfind("Basic ", 0) == 0 || auth.rfind("basic ", 0) == 0) {
-    const std::string decoded = base64_decode(auth.substr(6));
+    std::string decoded;
+    try {
+      decoded = base64_decode(auth.substr(6));
+    } catch (const HttpError&) {
+      throw HttpError{401, "Invalid credentials in Authorization header", "", {}};
+    }
     const size_t colon = decoded.find(':');
     token = colon == std::string::npos ? decoded : decoded.substr(colon + 1);
   }

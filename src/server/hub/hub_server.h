@@ -171,6 +171,8 @@ std::string iso_date(int64_t unix_seconds);
 json parse_json_body(Request& req, size_t limit = 16u << 20);
 // A JSON response.
 Response json_response(int status, const json& body);
+// Decodes standard base64 (padding and line breaks ignored); HttpError 400 on other characters.
+std::string base64_decode(std::string_view in);
 // The plural used in API paths: "models", "datasets", "spaces".
 std::string plural(const std::string& type);
 // The prefix of non-API URLs: "", "datasets/", "spaces/".

@@ -14,32 +14,6 @@ namespace {
 constexpr uint64_t kLfsThreshold = 10ull * 1000 * 1000;  // the Hub's 10 MB limit for regular files
 constexpr size_t kMaxLineBytes = 768u << 20;             // one NDJSON line (base64 of a regular file)
 
-std::string base64_decode(std::string_view in) {
-  static int8_t table[256];
-  static const bool init = [] {
-    std::fill(std::begin(table), std::end(table), int8_t{-1});
-    const char* chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    for (int i = 0; i < 64; ++i) table[static_cast<unsigned char>(chars[i])] = static_cast<int8_t>(i);
-    return true;
-  }();
-  (void)init;
-  std::string out;
-  out.reserve(in.size() / 4 * 3);
-  uint32_t val = 0;
-  int bits = -8;
-  for (char c : in) {
-    if (c == '=' || c == '\n' || c == '\r') continue;
-    const int8_t v = table[static_cast<unsigned char>(c)];
-    if (v < 0) throw HttpError{400, "invalid base64 in file content", "", {}};
-    val = (val << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 0) {
-      out.push_back(static_cast<char>((val >> bits) & 0xFF));
-      bits -= 8;
-    }
-  }
-  return out;
-}
 
 // huggingface_hub's version from "...; hf_hub/1.22.0; ..." in User-Agent, as (major, minor).
 std::optional<std::pair<int, int>> hf_hub_version(const std::string& ua) {
@@ -123,6 +97,14 @@ class LineReader {
   size_t pos_ = 0;
   bool done_ = false;
 };
+
+std::string decode_content(const std::string& b64) {
+  try {
+    return base64_decode(b64);
+  } catch (const HttpError&) {
+    throw HttpError{400, "invalid base64 in file content", "", {}};
+  }
+}
 
 std::string string_field(const json& j, const char* key, bool required = true) {
   if (j.contains(key) && j[key].is_string()) return j[key].get<std::string>();
@@ -227,7 +209,7 @@ Response handle_commit(HubServer& hub, Request& req, const Caller& caller, const
     } else if (key == "file") {
       const std::string path = checked_path(value);
       const std::string encoding = value.value("encoding", "base64");
-      const std::string content = encoding == "base64" ? base64_decode(string_field(value, "content")) : string_field(value, "content");
+      const std::string content = encoding == "base64" ? decode_content(string_field(value, "content")) : string_field(value, "content");
       auto oid = git->write_blob(content);
       if (!oid.ok()) throw Error(oid.status());
       changes.push_back({store::FileChange::Kind::kPut, path, *oid});

@@ -20,23 +20,6 @@ std::string random_hex(size_t n) {
   return out;
 }
 
-std::string base64_decode(std::string_view in) {
-  static const std::string kChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  int val = 0, bits = -8;
-  for (char c : in) {
-    if (c == '=' || c == '\n' || c == '\r') continue;
-    const size_t pos = kChars.find(c);
-    if (pos == std::string::npos) throw HttpError{400, "invalid base64 content", "", {}};
-    val = (val << 6) + static_cast<int>(pos);
-    bits += 6;
-    if (bits >= 0) {
-      out.push_back(static_cast<char>((val >> bits) & 0xFF));
-      bits -= 8;
-    }
-  }
-  return out;
-}
 
 std::string body_type(const json& body) {
   std::string type = body.contains("type") && body["type"].is_string() ? body["type"].get<std::string>() : "model";
