@@ -152,6 +152,18 @@ std::string git_blob_sha1_hex(std::string_view data);
 // True when `s` is `n` lowercase hex digits (n = 0: any non-empty length).
 bool is_lower_hex(std::string_view s, size_t n = 0);
 
+// ---- UTF-8 ------------------------------------------------------------------------------------
+
+// Byte position of the first invalid UTF-8 sequence (Unicode Table 3-7: overlong forms,
+// surrogates, > U+10FFFF, truncated), or nullopt when `s` is valid.
+std::optional<size_t> find_invalid_utf8(std::string_view s);
+
+// ---- URLs ---------------------------------------------------------------------------------------
+
+// Percent-encodes every byte except the unreserved ones (ALPHA DIGIT - . _ ~) and the ASCII
+// characters in `safe`, as Python's urllib.parse.quote(s, safe=...) does (uppercase hex).
+std::string percent_encode(std::string_view s, std::string_view safe = "");
+
 // ---- logging ---------------------------------------------------------------------------------
 
 enum class LogLevel : uint8_t { kDebug = 0, kInfo, kWarning, kError, kOff };

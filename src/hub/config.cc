@@ -145,21 +145,7 @@ std::string expand_user(const std::string& path) {
   return path;
 }
 
-std::string quote(std::string_view s, std::string_view safe) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char ch : s) {
-    if (std::isalnum(ch) || ch == '_' || ch == '.' || ch == '-' || ch == '~' ||
-        (ch < 0x80 && safe.find(static_cast<char>(ch)) != std::string_view::npos)) {
-      out += static_cast<char>(ch);
-    } else {
-      out += '%';
-      out += kHex[ch >> 4];
-      out += kHex[ch & 15];
-    }
-  }
-  return out;
-}
+std::string quote(std::string_view s, std::string_view safe) { return percent_encode(s, safe); }
 
 bool is_commit_hash(std::string_view s) { return is_lower_hex(s, 40); }
 

@@ -13,41 +13,6 @@ constexpr size_t kMaxPathBytes = 4096;
 constexpr size_t kMaxRefBytes = 1024;
 constexpr size_t kMaxRefComponentBytes = 200;  // a loose ref is a file named <component>.lock first
 
-// The offset of the first byte that breaks well-formed UTF-8 (Unicode Table 3-7: no overlong
-// forms, no surrogates, nothing past U+10FFFF), or nullopt when `s` is valid.
-std::optional<size_t> utf8_error(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t len;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) {
-      len = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      len = 3;
-      if (c == 0xE0) lo = 0xA0;  // overlong
-      if (c == 0xED) hi = 0x9F;  // surrogates
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      len = 4;
-      if (c == 0xF0) lo = 0x90;  // overlong
-      if (c == 0xF4) hi = 0x8F;  // past U+10FFFF
-    } else {
-      return i;
-    }
-    if (i + len > s.size()) return i;
-    for (size_t k = 1; k < len; ++k) {
-      const auto cc = static_cast<unsigned char>(s[i + k]);
-      if (cc < (k == 1 ? lo : 0x80) || cc > (k == 1 ? hi : 0xBF)) return i + k;
-    }
-    i += len;
-  }
-  return std::nullopt;
-}
-
 // The first control character: C0 (< 0x20), DEL, or a C1 control (U+0080-U+009F, encoded as
 // C2 80-9F). `s` must be valid UTF-8.
 std::optional<size_t> control_char(std::string_view s) {
@@ -68,7 +33,7 @@ std::string hex_byte(std::string_view s, size_t at) {
 // `s` quoted for an error message: valid UTF-8 (messages end up in JSON), control characters
 // and non-UTF-8 bytes as \xNN, cut after 200 bytes.
 std::string quoted(std::string_view s) {
-  const bool utf8 = !utf8_error(s).has_value();
+  const bool utf8 = !find_invalid_utf8(s).has_value();
   std::string out = "'";
   for (size_t i = 0; i < s.size() && i < 200; ++i) {
     const auto c = static_cast<unsigned char>(s[i]);
@@ -107,7 +72,7 @@ Status check_text(std::string_view s, std::string_view what, size_t max_bytes) {
     return Status::invalid_argument(std::string(what) + " is longer than " + std::to_string(max_bytes) +
                                     " bytes: " + quoted(s));
   }
-  if (auto at = utf8_error(s)) {
+  if (auto at = find_invalid_utf8(s)) {
     return Status::invalid_argument(std::string(what) + " " + quoted(s) + " is not valid UTF-8 (byte " +
                                     hex_byte(s, *at) + " at offset " + std::to_string(*at) + ")");
   }

@@ -5,6 +5,8 @@
 // Implemented with utf8proc plus the tables generated into unicode_tables.inc (tools/unicode/gen_unicode_tables.py).
 #pragma once
 
+#include "mlhub/core.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -41,9 +43,8 @@ inline size_t utf8_seq_len(unsigned char c) { return c < 0x80 ? 1 : c < 0xE0 ? 2
 inline size_t utf8_len(char32_t c) { return c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4; }
 void append_utf8(std::string& out, char32_t c);
 std::string to_utf8(char32_t c);
-// Byte position of the first invalid UTF-8 sequence (overlong, surrogate, > U+10FFFF,
-// truncated), or nullopt when `s` is valid.
-std::optional<size_t> find_invalid_utf8(std::string_view s);
+// find_invalid_utf8 lives in core (mlhub/core.h); the tokenizers call it by this name too.
+using mlhub::find_invalid_utf8;
 // Number of code points in valid UTF-8 `s`.
 size_t char_count(std::string_view s);
 

@@ -42,6 +42,17 @@ class TimedSocket {
   TimedSocket(int fd, int timeout_ms) : fd_(fd), timeout_ms_(timeout_ms) {}
   int fd() const { return fd_; }
 
+  // The non-empty buffers of a Beast/Asio buffer sequence as iovecs (at most 16).
+  template <class Buffer, class Buffers>
+  static int gather(const Buffers& buffers, iovec (&iov)[16]) {
+    int n = 0;
+    for (auto it = boost::asio::buffer_sequence_begin(buffers); it != boost::asio::buffer_sequence_end(buffers) && n < 16; ++it) {
+      Buffer b(*it);
+      if (b.size() != 0) iov[n++] = iovec{const_cast<void*>(static_cast<const void*>(b.data())), b.size()};
+    }
+    return n;
+  }
+
   bool wait(short events, error_code& ec) const {
     pollfd p{fd_, events, 0};
     for (;;) {
@@ -62,12 +73,7 @@ class TimedSocket {
   size_t read_some(const Buffers& buffers, error_code& ec) {
     ec = {};
     iovec iov[16];
-    int n = 0;
-    for (auto it = boost::asio::buffer_sequence_begin(buffers); it != boost::asio::buffer_sequence_end(buffers) && n < 16; ++it) {
-      boost::asio::mutable_buffer b(*it);
-      if (b.size() == 0) continue;
-      iov[n++] = iovec{b.data(), b.size()};
-    }
+    const int n = gather<boost::asio::mutable_buffer>(buffers, iov);
     if (n == 0) return 0;
     for (;;) {
       const ssize_t r = ::readv(fd_, iov, n);
@@ -96,12 +102,7 @@ class TimedSocket {
   size_t write_some(const Buffers& buffers, error_code& ec) {
     ec = {};
     iovec iov[16];
-    int n = 0;
-    for (auto it = boost::asio::buffer_sequence_begin(buffers); it != boost::asio::buffer_sequence_end(buffers) && n < 16; ++it) {
-      boost::asio::const_buffer b(*it);
-      if (b.size() == 0) continue;
-      iov[n++] = iovec{const_cast<void*>(b.data()), b.size()};
-    }
+    const int n = gather<boost::asio::const_buffer>(buffers, iov);
     if (n == 0) return 0;
     msghdr msg{};
     msg.msg_iov = iov;

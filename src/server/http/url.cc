@@ -1,4 +1,5 @@
 // Percent-encoding and query strings.
+#include "mlhub/core.h"
 #include "server/http/http.h"
 
 namespace mlhub::http {
@@ -33,18 +34,7 @@ std::string decode(std::string_view s, bool plus_is_space) {
 std::string percent_decode(std::string_view s) { return decode(s, false); }
 
 std::string percent_encode(std::string_view s, bool keep_slash) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || (keep_slash && c == '/')) {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
+  return mlhub::percent_encode(s, keep_slash ? "/" : "");
 }
 
 std::vector<std::pair<std::string, std::string>> parse_query(std::string_view query) {

@@ -230,24 +230,29 @@ std::string HubServer::resolve_revision(const store::GitRepo& git, const std::st
   return *commit;
 }
 
-void HubServer::reindex(store::RepoRecord& repo, const store::GitRepo& git) {
-  auto head = git.resolve("HEAD");
-  if (!head.ok() || *head == repo.indexed_sha) return;
-  auto entries = git.list_tree(*head, "", true);
+store::CardMetadata card_at(const store::GitRepo& git, const std::string& commit, const std::string& repo_type) {
   std::vector<std::string> files;
-  if (entries.ok()) {
+  if (auto entries = git.list_tree(commit, "", true); entries.ok()) {
     for (const auto& e : *entries) {
       if (!e.is_dir) files.push_back(e.path);
     }
   }
-  auto readme = git.read_file(*head, "README.md");
-  auto config = git.read_file(*head, "config.json");
-  auto card = store::parse_card(readme.ok() ? *readme : "", repo.type, files, config.ok() ? *config : "");
-  if (!card.ok()) card = store::parse_card("", repo.type, files, config.ok() ? *config : "");
-  repo.card_json = card->card_json;
-  repo.tags_json = json(card->tags).dump();
-  repo.pipeline_tag = card->pipeline_tag;
-  repo.library_name = card->library_name;
+  auto readme = git.read_file(commit, "README.md");
+  auto config = git.read_file(commit, "config.json");
+  const std::string config_text = config.ok() ? *config : "";
+  auto card = store::parse_card(readme.ok() ? *readme : "", repo_type, files, config_text);
+  // Invalid front matter: the tags the files alone give (parse_card cannot fail without a card).
+  return card.ok() ? std::move(card).value() : store::parse_card("", repo_type, files, config_text).value();
+}
+
+void HubServer::reindex(store::RepoRecord& repo, const store::GitRepo& git) {
+  auto head = git.resolve("HEAD");
+  if (!head.ok() || *head == repo.indexed_sha) return;
+  const store::CardMetadata card = card_at(git, *head, repo.type);
+  repo.card_json = card.card_json;
+  repo.tags_json = json(card.tags).dump();
+  repo.pipeline_tag = card.pipeline_tag;
+  repo.library_name = card.library_name;
   if (auto info = git.commit_info(*head); info.ok()) repo.last_modified = info->time;
   repo.indexed_sha = *head;
   if (auto s = meta_->update_repo(repo); !s.ok()) log(LogLevel::kError, "reindex " + repo.repo_id() + ": " + s.to_string());

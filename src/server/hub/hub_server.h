@@ -121,6 +121,9 @@ class HubServer {
   std::map<int64_t, std::shared_ptr<std::mutex>> locks_;
 };
 
+// The card metadata (cardData, tags, pipeline tag, library) of a repo at `commit`.
+store::CardMetadata card_at(const store::GitRepo& git, const std::string& commit, const std::string& repo_type);
+
 // The §5.3 answer for a missing or invisible repo: 401 without a token, 404 with one.
 [[noreturn]] void throw_repo_not_found(const Caller& caller);
 

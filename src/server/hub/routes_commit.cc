@@ -120,10 +120,17 @@ std::string checked_path(const json& value) {
 
 }  // namespace
 
-Response handle_preupload(HubServer& hub, Request& req, const Caller& caller, const RepoRoute& route) {
-  const bool create_pr = req.flag("create_pr");
+// The repo an upload (preupload or commit) goes to: write access is needed, or read access when
+// the upload opens a pull request (§4.7); the caller is always a signed-in user.
+static RepoHandle require_upload_target(HubServer& hub, Request& req, const Caller& caller, const RepoRoute& route, bool create_pr) {
   RepoHandle repo = hub.require_repo(req, caller, route.type, route.owner, route.name, create_pr ? Access::kRead : Access::kWrite);
   if (!caller.user) throw HttpError{401, "You must be authenticated to upload", "", {}};
+  return repo;
+}
+
+Response handle_preupload(HubServer& hub, Request& req, const Caller& caller, const RepoRoute& route) {
+  const bool create_pr = req.flag("create_pr");
+  RepoHandle repo = require_upload_target(hub, req, caller, route, create_pr);
   size_t used = 0;
   const std::string revision = take_revision(route.rest, &used);
   const json body = parse_json_body(req);
@@ -165,8 +172,7 @@ Response handle_preupload(HubServer& hub, Request& req, const Caller& caller, co
 
 Response handle_commit(HubServer& hub, Request& req, const Caller& caller, const RepoRoute& route) {
   const bool create_pr = req.flag("create_pr");
-  RepoHandle repo = hub.require_repo(req, caller, route.type, route.owner, route.name, create_pr ? Access::kRead : Access::kWrite);
-  if (!caller.user) throw HttpError{401, "You must be authenticated to commit", "", {}};
+  RepoHandle repo = require_upload_target(hub, req, caller, route, create_pr);
   size_t used = 0;
   const std::string revision = take_revision(route.rest, &used);
   GitLease git = hub.git(repo.git_dir);
@@ -178,9 +184,6 @@ Response handle_commit(HubServer& hub, Request& req, const Caller& caller, const
   }
   if (ref.empty() || !git->resolve(ref).ok()) {
     throw HttpError{404, "Invalid rev id: " + revision + " (commits go to a branch)", "RevisionNotFound", {}};
-  }
-  if (ref.rfind("refs/pr/", 0) == 0 && !hub.can_write_namespace(caller, repo.record.owner) && !create_pr) {
-    // Anyone with read access may add commits to a PR ref.
   }
 
   // Stream the NDJSON: write blobs as lines arrive; nothing is referenced until the ref moves.

@@ -35,21 +35,11 @@ json repo_json(HubServer& hub, const store::RepoRecord& r, const store::GitRepo*
     j["sha"] = commit;
     if (auto info = git->commit_info(commit); info.ok()) j["lastModified"] = iso_date(info->time);
     if (commit != r.indexed_sha) {  // another revision: derive its card on the fly
-      std::vector<std::string> files;
-      if (auto entries = git->list_tree(commit, "", true); entries.ok()) {
-        for (const auto& e : *entries) {
-          if (!e.is_dir) files.push_back(e.path);
-        }
-      }
-      auto readme = git->read_file(commit, "README.md");
-      auto config = git->read_file(commit, "config.json");
-      auto parsed = store::parse_card(readme.ok() ? *readme : "", r.type, files, config.ok() ? *config : "");
-      if (parsed.ok()) {
-        tags = parsed->tags;
-        card = json::parse(parsed->card_json, nullptr, false);
-        pipeline_tag = parsed->pipeline_tag;
-        library = parsed->library_name;
-      }
+      const store::CardMetadata parsed = card_at(*git, commit, r.type);
+      tags = parsed.tags;
+      card = json::parse(parsed.card_json, nullptr, false);
+      pipeline_tag = parsed.pipeline_tag;
+      library = parsed.library_name;
     }
   }
   j["tags"] = tags.is_array() ? tags : json::array();

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "hub/internal.h"
+#include "fake_hub.h"
 
 namespace mlhub::hub::internal {
 namespace {
@@ -136,71 +137,37 @@ TEST(HubCache, FileLockExcludes) {
   EXPECT_TRUE(fs::exists(lock));
 }
 
-// A one-connection-at-a-time HTTP/1.0 server serving `body` on any GET, honouring
-// "Range: bytes=N-" with 206 unless `ignore_range`. Records the Range headers it saw.
+// Serves `body` on any GET through the scripted loopback server, honouring "Range: bytes=N-"
+// with 206 unless `ignore_range`. Records the Range headers it saw.
 class LoopbackServer {
  public:
   LoopbackServer(std::string body, bool ignore_range)
-      : body_(std::move(body)), ignore_range_(ignore_range) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    socklen_t len = sizeof addr;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
-    ::listen(fd_, 4);
-    thread_ = std::thread([this] { loop(); });
-  }
-  ~LoopbackServer() {
-    stop_ = true;
-    ::shutdown(fd_, SHUT_RDWR);
-    ::close(fd_);
-    thread_.join();
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/f"; }
+      : body_(std::move(body)), ignore_range_(ignore_range),
+        hub_([this](const testing::FakeRequest& r) { return reply(r); }) {}
+  std::string url() const { return hub_.endpoint() + "/f"; }
   std::vector<std::string> ranges;
 
  private:
-  void loop() {
-    while (!stop_) {
-      const int c = ::accept(fd_, nullptr, nullptr);
-      if (c < 0) return;
-      std::string req;
-      char buf[4096];
-      while (req.find("\r\n\r\n") == std::string::npos) {
-        const ssize_t n = ::recv(c, buf, sizeof buf, 0);
-        if (n <= 0) break;
-        req.append(buf, static_cast<size_t>(n));
-      }
-      size_t from = 0;
-      const size_t r = req.find("Range: bytes=");
-      if (r != std::string::npos) {
-        from = std::stoull(req.substr(r + 13));
-        ranges.push_back(std::to_string(from) + "-");
-      }
-      std::string head, payload;
-      if (from > 0 && !ignore_range_) {
-        payload = body_.substr(from);
-        head = "HTTP/1.0 206 Partial Content\r\nContent-Range: bytes " + std::to_string(from) +
-               "-" + std::to_string(body_.size() - 1) + "/" + std::to_string(body_.size()) + "\r\n";
-      } else {
-        payload = body_;
-        head = "HTTP/1.0 200 OK\r\n";
-      }
-      head += "Content-Length: " + std::to_string(payload.size()) + "\r\n\r\n";
-      const std::string all = head + payload;
-      ::send(c, all.data(), all.size(), MSG_NOSIGNAL);
-      ::close(c);
+  testing::FakeReply reply(const testing::FakeRequest& r) {
+    size_t from = 0;
+    if (auto it = r.headers.find("range"); it != r.headers.end() && it->second.rfind("bytes=", 0) == 0) {
+      from = std::stoull(it->second.substr(6));
+      ranges.push_back(std::to_string(from) + "-");
     }
+    testing::FakeReply out;
+    if (from > 0 && !ignore_range_) {
+      out.status = 206;
+      out.headers.emplace_back("Content-Range", "bytes " + std::to_string(from) + "-" + std::to_string(body_.size() - 1) +
+                                                    "/" + std::to_string(body_.size()));
+      out.body = body_.substr(from);
+    } else {
+      out.body = body_;
+    }
+    return out;
   }
   std::string body_;
   bool ignore_range_;
-  int fd_ = -1;
-  int port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
+  testing::FakeHub hub_;  // last: its thread calls reply(), which uses the members above
 };
 
 std::string make_body() {
