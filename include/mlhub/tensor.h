@@ -6,6 +6,10 @@
 //
 // Tensors are cheap handles: copying a Tensor shares the storage (like torch). Views (reshape of
 // a contiguous tensor, slice, select, transpose) share storage too; clone()/contiguous() copy.
+// Quantized tensors (DType kQ*) are storage for weights: their last dimension must be a multiple
+// of the block size, they are contiguous, and only views that keep whole rows work on them
+// (reshape keeping the last dim, slice/select of a leading dim); other ops, data<T>() and to()
+// throw kInvalidArgument (dequantize with ops::dequantize). raw_data() gives the blocks.
 // A Tensor is not synchronised: concurrent reads are fine, concurrent writes to shared storage
 // are the caller's business. Misuse (wrong dtype, bad shape, index out of range) throws
 // mlhub::Error with kInvalidArgument; see docs/error_handling.md.
@@ -24,11 +28,27 @@
 
 namespace mlhub {
 
-enum class DType : uint8_t { kF32, kF16, kBF16, kF64, kI64, kI32, kI16, kI8, kU8, kBool };
+enum class DType : uint8_t {
+  kF32, kF16, kBF16, kF64, kI64, kI32, kI16, kI8, kU8, kBool,
+  // ggml's block-quantized formats (GGUF files), byte for byte as ggml lays them out: the last
+  // dimension is cut into blocks of dtype_block_elems() values stored in dtype_block_bytes()
+  // bytes (scales + packed integers). Layouts: src/kernels/cpu/quant.h.
+  kQ4_0, kQ4_1, kQ5_0, kQ5_1, kQ8_0,  // 32 values per block
+  kQ2_K, kQ3_K, kQ4_K, kQ5_K, kQ6_K,  // 256 values per super-block
+};
 
+// Bytes per element of a plain dtype. Throws kInvalidArgument for a quantized dtype (it has no
+// per-element size: use dtype_row_bytes).
 size_t dtype_size(DType dtype);
-// "F32", "F16", "BF16", "F64", "I64", ... (safetensors spelling).
+// "F32", "F16", "BF16", "F64", "I64", ... (safetensors spelling); "Q4_0", "Q4_K", ... (ggml's).
 std::string_view dtype_name(DType dtype);
+bool dtype_is_quantized(DType dtype);
+// Values per block and bytes per block (1 and dtype_size() for plain dtypes).
+int64_t dtype_block_elems(DType dtype);
+size_t dtype_block_bytes(DType dtype);
+// Bytes of `n` consecutive values along the last dim. Throws kInvalidArgument when n is not a
+// multiple of the block size, or on overflow.
+size_t dtype_row_bytes(DType dtype, int64_t n);
 
 using Shape = std::vector<int64_t>;
 std::string shape_string(const Shape& shape);  // "[2, 3, 4]"
@@ -84,7 +104,7 @@ class Tensor {
   int ndim() const { return static_cast<int>(shape_.size()); }
   int64_t dim(int i) const;  // negative i counts from the end
   int64_t numel() const;
-  size_t nbytes() const { return static_cast<size_t>(numel()) * dtype_size(dtype_); }
+  size_t nbytes() const;
   bool is_contiguous() const;
   bool read_only() const { return storage_ && storage_->read_only(); }
   const std::shared_ptr<Storage>& storage() const { return storage_; }

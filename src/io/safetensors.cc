@@ -218,8 +218,8 @@ int layout_rank(DType d) {
     case DType::kI8: return 2;
     case DType::kU8: return 1;
     case DType::kBool: return 0;
+    default: return -1;  // quantized: refused by write_safetensors before sorting
   }
-  return 0;
 }
 
 std::string json_string(const std::string& s) {
@@ -241,6 +241,10 @@ Status write_safetensors(const fs::path& file, const std::map<std::string, Tenso
         throw Error(StatusCode::kInvalidArgument, fmt::format("tensor \"{}\" is undefined", name));
       if (name == "__metadata__")
         throw Error(StatusCode::kInvalidArgument, "\"__metadata__\" cannot name a tensor");
+      if (dtype_is_quantized(t.dtype()))
+        throw Error(StatusCode::kInvalidArgument,
+                    fmt::format("tensor \"{}\" is {}: safetensors has no block-quantized dtypes",
+                                name, dtype_name(t.dtype())));
       order.emplace_back(name, t.contiguous());
     }
     std::stable_sort(order.begin(), order.end(), [](const auto& a, const auto& b) {

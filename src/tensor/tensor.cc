@@ -126,7 +126,10 @@ void store_value(std::byte* base, DType dtype, int64_t offset, double v) {
     case DType::kBool:
       base[offset] = static_cast<std::byte>(v != 0 ? 1 : 0);
       return;
+    default:
+      break;
   }
+  fail(fmt::format("cannot store a value into a {} tensor", dtype_name(dtype)));
 }
 
 bool is_float(DType d) {
@@ -157,6 +160,44 @@ void for_each_offset(const Shape& shape, const std::vector<int64_t>& strides, in
 
 }  // namespace
 
+namespace {
+struct BlockFormat {
+  int64_t elems;
+  size_t bytes;
+};
+// ggml's block sizes (ggml-common.h): QK4_0 = 32 -> 2 + 16 bytes, ..., QK_K = 256.
+BlockFormat block_format(DType dtype) {
+  switch (dtype) {
+    case DType::kQ4_0: return {32, 18};
+    case DType::kQ4_1: return {32, 20};
+    case DType::kQ5_0: return {32, 22};
+    case DType::kQ5_1: return {32, 24};
+    case DType::kQ8_0: return {32, 34};
+    case DType::kQ2_K: return {256, 84};
+    case DType::kQ3_K: return {256, 110};
+    case DType::kQ4_K: return {256, 144};
+    case DType::kQ5_K: return {256, 176};
+    case DType::kQ6_K: return {256, 210};
+    default: return {1, dtype_size(dtype)};
+  }
+}
+}  // namespace
+
+bool dtype_is_quantized(DType dtype) { return dtype >= DType::kQ4_0; }
+int64_t dtype_block_elems(DType dtype) { return block_format(dtype).elems; }
+size_t dtype_block_bytes(DType dtype) { return block_format(dtype).bytes; }
+
+size_t dtype_row_bytes(DType dtype, int64_t n) {
+  const BlockFormat f = block_format(dtype);
+  if (n < 0 || n % f.elems != 0)
+    fail(fmt::format("{} values of {} are not a whole number of {}-value blocks", n,
+                     dtype_name(dtype), f.elems));
+  const uint64_t blocks = static_cast<uint64_t>(n / f.elems);
+  if (blocks > std::numeric_limits<size_t>::max() / f.bytes)
+    fail(fmt::format("{} values of {} overflow the address space", n, dtype_name(dtype)));
+  return static_cast<size_t>(blocks) * f.bytes;
+}
+
 size_t dtype_size(DType dtype) {
   switch (dtype) {
     case DType::kF64:
@@ -173,8 +214,10 @@ size_t dtype_size(DType dtype) {
     case DType::kU8:
     case DType::kBool:
       return 1;
+    default:
+      break;
   }
-  return 1;
+  fail(fmt::format("{} is block-quantized and has no per-element size", dtype_name(dtype)));
 }
 
 std::string_view dtype_name(DType dtype) {
@@ -189,6 +232,16 @@ std::string_view dtype_name(DType dtype) {
     case DType::kI8: return "I8";
     case DType::kU8: return "U8";
     case DType::kBool: return "BOOL";
+    case DType::kQ4_0: return "Q4_0";
+    case DType::kQ4_1: return "Q4_1";
+    case DType::kQ5_0: return "Q5_0";
+    case DType::kQ5_1: return "Q5_1";
+    case DType::kQ8_0: return "Q8_0";
+    case DType::kQ2_K: return "Q2_K";
+    case DType::kQ3_K: return "Q3_K";
+    case DType::kQ4_K: return "Q4_K";
+    case DType::kQ5_K: return "Q5_K";
+    case DType::kQ6_K: return "Q6_K";
   }
   return "?";
 }
@@ -205,6 +258,37 @@ int64_t shape_numel(const Shape& shape) {
   }
   return n;
 }
+
+namespace {
+// Bytes of a contiguous tensor of `shape`; for a quantized dtype the last dim is whole blocks.
+size_t storage_bytes(DType dtype, const Shape& shape) {
+  const int64_t n = shape_numel(shape);
+  if (dtype_is_quantized(dtype)) {
+    if (shape.empty()) fail(fmt::format("a {} tensor needs at least one dimension", dtype_name(dtype)));
+    const int64_t cols = shape.back();
+    const size_t row = dtype_row_bytes(dtype, cols);
+    const int64_t rows = cols == 0 ? 0 : n / cols;
+    if (row != 0 && static_cast<uint64_t>(rows) > std::numeric_limits<size_t>::max() / row)
+      fail(fmt::format("shape {} is too large", shape_string(shape)));
+    return static_cast<size_t>(rows) * row;
+  }
+  if (static_cast<uint64_t>(n) > std::numeric_limits<size_t>::max() / dtype_size(dtype))
+    fail(fmt::format("shape {} is too large", shape_string(shape)));
+  return static_cast<size_t>(n) * dtype_size(dtype);
+}
+
+// Byte offset of element offset `elements` (a multiple of the block size for quantized dtypes).
+size_t element_bytes(DType dtype, int64_t elements) {
+  if (!dtype_is_quantized(dtype)) return static_cast<size_t>(elements) * dtype_size(dtype);
+  return dtype_row_bytes(dtype, elements);
+}
+
+void require_plain(DType dtype, const char* what) {
+  if (dtype_is_quantized(dtype))
+    fail(fmt::format("{} of a {} tensor: quantized tensors only support row views "
+                     "(dequantize with ops::dequantize first)", what, dtype_name(dtype)));
+}
+}  // namespace
 
 // ---- Storage ---------------------------------------------------------------------------------
 
@@ -244,11 +328,9 @@ std::byte* Storage::mutable_data() {
 // ---- Tensor construction ---------------------------------------------------------------------
 
 Tensor Tensor::empty(DType dtype, const Shape& shape) {
-  const int64_t n = shape_numel(shape);
-  if (static_cast<uint64_t>(n) > std::numeric_limits<size_t>::max() / dtype_size(dtype))
-    fail(fmt::format("shape {} is too large", shape_string(shape)));
+  const size_t bytes = storage_bytes(dtype, shape);
   Tensor t;
-  t.storage_ = Storage::allocate(static_cast<size_t>(n) * dtype_size(dtype));
+  t.storage_ = Storage::allocate(bytes);
   t.dtype_ = dtype;
   t.shape_ = shape;
   t.strides_ = contiguous_strides(shape);
@@ -283,10 +365,9 @@ Tensor Tensor::from_bytes(DType dtype, const Shape& shape, const void* data) {
 Tensor Tensor::view_of(std::shared_ptr<Storage> storage, size_t byte_offset, DType dtype,
                        const Shape& shape) {
   if (storage == nullptr) fail("Tensor::view_of needs a storage");
-  const int64_t n = shape_numel(shape);
-  const size_t esize = dtype_size(dtype);
-  if (static_cast<uint64_t>(n) > (std::numeric_limits<size_t>::max() - byte_offset) / esize ||
-      byte_offset + static_cast<size_t>(n) * esize > storage->size())
+  const size_t bytes = storage_bytes(dtype, shape);
+  if (bytes > std::numeric_limits<size_t>::max() - byte_offset ||
+      byte_offset + bytes > storage->size())
     fail(fmt::format("a {} tensor of shape {} at byte {} does not fit in {} bytes",
                      dtype_name(dtype), shape_string(shape), byte_offset, storage->size()));
   Tensor t;
@@ -303,6 +384,8 @@ Tensor Tensor::view_of(std::shared_ptr<Storage> storage, size_t byte_offset, DTy
 int64_t Tensor::dim(int i) const { return shape_[normalize_dim(i, ndim())]; }
 
 int64_t Tensor::numel() const { return defined() ? shape_numel(shape_) : 0; }
+
+size_t Tensor::nbytes() const { return defined() ? storage_bytes(dtype_, shape_) : 0; }
 
 bool Tensor::is_contiguous() const { return strides_ == contiguous_strides(shape_) || numel() <= 1; }
 
@@ -379,6 +462,8 @@ Tensor Tensor::reshape(const Shape& shape) const {
   }
   if (shape_numel(out) != n)
     fail(fmt::format("reshape: cannot view {} as {}", shape_string(shape_), shape_string(shape)));
+  if (dtype_is_quantized(dtype_) && (out.empty() || out.back() != shape_.back()))
+    require_plain(dtype_, "reshape changing the last dim");
   if (!is_contiguous()) return contiguous().reshape(out);
   Tensor t = *this;
   t.shape_ = out;
@@ -392,7 +477,9 @@ Tensor Tensor::slice(int dim, int64_t start, int64_t end) const {
     fail(fmt::format("slice [{}, {}) out of range for dim {} of size {}", start, end, d,
                      shape_[d]));
   Tensor t = *this;
-  t.offset_ += static_cast<size_t>(start * strides_[d]) * dtype_size(dtype_);
+  if (dtype_is_quantized(dtype_) && d == ndim() - 1 && (start != 0 || end != shape_[d]))
+    require_plain(dtype_, "slice of the last dim");
+  t.offset_ += element_bytes(dtype_, start * strides_[d]);
   t.shape_[d] = end - start;
   return t;
 }
@@ -403,7 +490,8 @@ Tensor Tensor::select(int dim, int64_t index) const {
   if (index < 0 || index >= shape_[d])
     fail(fmt::format("index {} out of range for dim {} of size {}", index, d, shape_[d]));
   Tensor t = *this;
-  t.offset_ += static_cast<size_t>(index * strides_[d]) * dtype_size(dtype_);
+  if (d == ndim() - 1) require_plain(dtype_, "select of the last dim");
+  t.offset_ += element_bytes(dtype_, index * strides_[d]);
   t.shape_.erase(t.shape_.begin() + d);
   t.strides_.erase(t.strides_.begin() + d);
   return t;
@@ -412,6 +500,7 @@ Tensor Tensor::select(int dim, int64_t index) const {
 Tensor Tensor::transpose(int dim0, int dim1) const {
   const int a = normalize_dim(dim0, ndim());
   const int b = normalize_dim(dim1, ndim());
+  if (a != b && (a == ndim() - 1 || b == ndim() - 1)) require_plain(dtype_, "transpose");
   Tensor t = *this;
   std::swap(t.shape_[a], t.shape_[b]);
   std::swap(t.strides_[a], t.strides_[b]);
@@ -420,6 +509,7 @@ Tensor Tensor::transpose(int dim0, int dim1) const {
 
 Tensor Tensor::unsqueeze(int dim) const {
   const int d = normalize_dim(dim, ndim(), /*allow_end=*/true);
+  if (d == ndim()) require_plain(dtype_, "unsqueeze after the last dim");
   Tensor t = *this;
   const int64_t stride = d < ndim() ? strides_[d] * shape_[d] : 1;
   t.shape_.insert(t.shape_.begin() + d, 1);
@@ -438,12 +528,13 @@ Tensor Tensor::contiguous() const {
 Tensor Tensor::clone() const {
   if (!defined()) fail("clone of an undefined tensor");
   Tensor out = empty(dtype_, shape_);
-  const size_t esize = dtype_size(dtype_);
   std::byte* dst = out.storage_->mutable_data();
   if (is_contiguous()) {
     if (nbytes() > 0) std::memcpy(dst, storage_->data() + offset_, nbytes());
     return out;
   }
+  require_plain(dtype_, "strided copy");
+  const size_t esize = dtype_size(dtype_);
   const std::byte* src = storage_->data() + offset_;
   for_each_offset(shape_, strides_, 0, [&](int64_t off) {
     std::memcpy(dst, src + off * static_cast<int64_t>(esize), esize);
@@ -455,6 +546,8 @@ Tensor Tensor::clone() const {
 Tensor Tensor::to(DType dtype) const {
   if (!defined()) fail("conversion of an undefined tensor");
   if (dtype == dtype_) return *this;
+  require_plain(dtype_, "conversion");
+  require_plain(dtype, "conversion");
   Tensor out = empty(dtype, shape_);
   std::byte* dst = out.storage_->mutable_data();
   const std::byte* src = storage_->data() + offset_;
@@ -495,11 +588,13 @@ int64_t element_offset(const Tensor& t, std::initializer_list<int64_t> index) {
 }  // namespace
 
 float Tensor::item_f32(std::initializer_list<int64_t> index) const {
+  require_plain(dtype_, "item_f32");
   const int64_t off = element_offset(*this, index);
   return load_float(static_cast<const std::byte*>(raw_data()), dtype_, off);
 }
 
 int64_t Tensor::item_i64(std::initializer_list<int64_t> index) const {
+  require_plain(dtype_, "item_i64");
   const int64_t off = element_offset(*this, index);
   return load_int(static_cast<const std::byte*>(raw_data()), dtype_, off);
 }
