@@ -1,6 +1,6 @@
-// mlhub models: encoder architectures loaded from Hugging Face folders, one file per family in
-// src/models/ and one registry (src/models/registry.cc) mapping config.json's model_type /
-// architectures to constructors.
+// mlhub models: encoder and decoder architectures loaded from Hugging Face folders (and decoders
+// from GGUF files), one file per family in src/models/ and one registry (src/models/registry.cc)
+// mapping config.json's model_type / architectures to constructors.
 //
 // Threads: a loaded model is immutable; forward() may be called from several threads at once.
 #pragma once
@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -107,5 +108,92 @@ Result<std::unique_ptr<EncoderModel>> build_encoder(const ModelConfig& config,
 
 // The model_type values the registry knows.
 std::vector<std::string> supported_model_types();
+
+// ---- Decoder (causal) language models ------------------------------------------------------
+//
+// A decoder runs a batch of sequences, each with its own KV cache and its own number of new
+// tokens: the new tokens of all sequences are stacked into one [N, hidden] activation matrix for
+// the linear layers (no padding), and attention runs per sequence against that sequence's cache.
+// So a sequence's logits do not depend on what else is in the batch (batched equals one at a
+// time, bit for bit), prompts of different lengths need no padding, and sequences can join and
+// leave a running batch between steps (continuous batching).
+
+// The keys and values one sequence has seen, per layer, token-major: layer l holds
+// [length, kv_heads * head_dim] floats for K and for V (rotary already applied to K). Grows as
+// tokens are appended. Owned by the caller; a model's forward() appends to it.
+class KvCache {
+ public:
+  KvCache() = default;
+  KvCache(int num_layers, int64_t kv_width);  // kv_width = kv_heads * head_dim
+
+  int num_layers() const { return static_cast<int>(layers_.size()); }
+  int64_t kv_width() const { return kv_width_; }
+  int64_t length() const { return length_; }  // tokens cached
+  size_t bytes() const;                        // memory held
+  // Drops tokens past `length` (<= length()).
+  void truncate(int64_t length);
+  // A deep copy (beam search forks a sequence).
+  KvCache clone() const;
+
+  // For models: makes room for `n` more tokens in every layer and returns the row where they
+  // start (the current length); commit(n) then publishes them once every layer is written.
+  int64_t reserve(int64_t n);
+  void commit(int64_t n);
+  float* keys(int layer) { return layers_[layer].k.data(); }
+  float* values(int layer) { return layers_[layer].v.data(); }
+  const float* keys(int layer) const { return layers_[layer].k.data(); }
+  const float* values(int layer) const { return layers_[layer].v.data(); }
+
+ private:
+  struct Layer {
+    std::vector<float> k, v;
+  };
+  std::vector<Layer> layers_;
+  int64_t kv_width_ = 0;
+  int64_t length_ = 0;
+  int64_t capacity_ = 0;
+};
+
+// One sequence of a decoder batch: `tokens` (at least one) are appended after the cache's
+// contents, at positions cache->length(), cache->length() + 1, ...
+struct DecoderSequence {
+  std::span<const int64_t> tokens;
+  KvCache* cache = nullptr;
+  bool all_logits = false;  // logits for every new token; otherwise for the last one only
+};
+
+class DecoderModel {
+ public:
+  virtual ~DecoderModel() = default;
+  // Runs the batch and returns F32 logits [rows, vocab_size]: for each sequence in order, one
+  // row per new token (all_logits) or one row (its last token). Appends to every cache. Throws
+  // kInvalidArgument for token ids outside the vocabulary, an empty sequence, a cache that does
+  // not belong to this model's shape, or a position past the model's context length.
+  virtual Tensor forward(std::span<const DecoderSequence> batch,
+                         const ForwardOptions& options = {}) const = 0;
+  // An empty cache shaped for this model.
+  virtual KvCache new_cache() const = 0;
+  virtual int64_t vocab_size() const = 0;
+  // The longest sequence the model accepts (max_position_embeddings or the GGUF context length).
+  virtual int64_t max_positions() const = 0;
+  const ModelConfig& config() const { return config_; }
+  const nn::LoadReport& load_report() const { return load_report_; }
+
+ protected:
+  ModelConfig config_;
+  nn::LoadReport load_report_;
+};
+
+struct DecoderLoadOptions {
+  // GGUF only: dequantize every quantized weight to F32 at load (what transformers does with
+  // gguf_file=). Off by default: quantized weights stay quantized and run on quantized kernels.
+  bool dequantize = false;
+  bool allow_missing = false;  // as LoadOptions::allow_missing
+};
+
+// Loads a decoder from a Hugging Face folder (config.json + safetensors/.bin) or from a .gguf
+// file (its metadata gives the config). kUnimplemented for an unknown architecture.
+Result<std::unique_ptr<DecoderModel>> load_decoder(const std::filesystem::path& path,
+                                                   const DecoderLoadOptions& options = {});
 
 }  // namespace mlhub::models
