@@ -81,6 +81,8 @@ class WeightMap {
 struct Linear {
   Linear() = default;
   Linear(const WeightMap& w, int64_t in, int64_t out, bool bias = true);
+  // A Linear over a weight [out, in] obtained otherwise (a tied embedding matrix); packed too.
+  static Linear from_weight(Tensor weight, Tensor bias);
   Tensor operator()(const Tensor& x, ops::Activation act = ops::Activation::kIdentity) const;
   Tensor weight, bias;
   ops::PackedWeight packed;           // of `weight` as constructed

@@ -103,6 +103,41 @@ Tensor embedding(const Tensor& weight, const Tensor& ids);
 Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, int num_heads,
                  const Tensor& key_mask, const Tensor& bias, float scale);
 
+// ---- Decoders: rotary position embeddings and causal attention against a KV cache.
+
+// Rotary embedding in place (the "rotate_half" layout of transformers' Llama / GPT-NeoX: the
+// first rotary_dim / 2 features of a head pair with the next rotary_dim / 2), on x [N, H*D]
+// (owned, contiguous F32) where row i is at position positions[i]:
+//   x1' = x1 * cos - x2 * sin,  x2' = x2 * cos + x1 * sin,
+//   cos, sin = cos / sin(float(inv_freq[f] * position)) * attention_scaling (float32, as torch).
+// inv_freq has rotary_dim / 2 entries; features past rotary_dim are left alone (partial rotary).
+void rotary_(Tensor& x, int num_heads, std::span<const int64_t> positions,
+             std::span<const float> inv_freq, float attention_scaling);
+
+// One sequence of a cached_attention() batch: its new query rows are q rows
+// [q_row0, q_row0 + q_rows), and its keys / values are the kv_len rows of k and v (token-major,
+// [kv_len, num_kv_heads * head_dim], row stride kv_stride floats), the last q_rows of which
+// belong to the new tokens: query row i sits at position kv_len - q_rows + i and sees keys
+// 0..that position (causal).
+struct CachedAttentionSequence {
+  int64_t q_row0 = 0, q_rows = 0;
+  const float* k = nullptr;
+  const float* v = nullptr;
+  int64_t kv_len = 0;
+};
+struct CachedAttentionParams {
+  int num_heads = 0, num_kv_heads = 0;  // grouped-query attention: num_heads % num_kv_heads == 0
+  int64_t head_dim = 0;
+  float scale = 1.0f;
+  int64_t sliding_window = 0;  // > 0: a query sees only the last sliding_window keys (itself incl.)
+  float softcap = 0.0f;        // > 0: scores = tanh(scores / softcap) * softcap (Gemma 2)
+};
+// Causal attention of q [N, num_heads * head_dim] (F32) against each sequence's keys and values.
+// Returns [N, num_heads * head_dim]. Row results depend only on the row's sequence (batched equals
+// alone) and equal the full-sequence forward bit for bit (masked keys weigh exactly 0).
+Tensor cached_attention(const Tensor& q, std::span<const CachedAttentionSequence> sequences,
+                        const CachedAttentionParams& params);
+
 // Reductions over dim 1 of [B, T, H] with a mask [B, T] (nonzero = include), used by pooling.
 Tensor masked_mean(const Tensor& x, const Tensor& mask);  // [B, H]
 Tensor masked_max(const Tensor& x, const Tensor& mask);   // [B, H]; -1e9 where all masked

@@ -78,16 +78,16 @@ void declare_buffers(const nn::WeightMap& w, std::initializer_list<std::string_v
 
 Tensor tied_output_weight(const nn::WeightMap& w, std::string_view name, const Shape& shape,
                           const nn::WeightMap& embeddings, const Tensor& embedding_weight,
-                          bool tie_word_embeddings) {
+                          bool tie_word_embeddings, std::string_view embedding_key) {
   if (!tie_word_embeddings) return w.get(name, shape);
   // transformers drops a tied key from missing_keys only when another member of its group was
   // loaded.
-  if (!embeddings.has("word_embeddings.weight") && !w.has(name)) {
+  if (!embeddings.has(embedding_key) && !w.has(name)) {
     w.get(name, shape);
     return embedding_weight;
   }
   w.mark_tied(name);
-  if (!embeddings.has("word_embeddings.weight")) return w.get(name, shape);
+  if (!embeddings.has(embedding_key)) return w.get(name, shape);
   return embedding_weight;
 }
 

@@ -33,7 +33,8 @@ void declare_buffers(const nn::WeightMap& w, std::initializer_list<std::string_v
 // decoder has its own weight.
 Tensor tied_output_weight(const nn::WeightMap& w, std::string_view name, const Shape& shape,
                           const nn::WeightMap& embeddings, const Tensor& embedding_weight,
-                          bool tie_word_embeddings);
+                          bool tie_word_embeddings,
+                          std::string_view embedding_key = "word_embeddings.weight");
 // Two names of one parameter (BERT's "bias" and "decoder.bias"): read whichever the checkpoint
 // has; both are missing only when neither is there.
 Tensor tied_pair(const nn::WeightMap& w, std::string_view name, std::string_view alias,

@@ -10,6 +10,15 @@ Linear::Linear(const WeightMap& w, int64_t in, int64_t out, bool has_bias)
       packed(ops::PackedWeight::pack(weight)),
       packed_from(weight.raw_data()) {}
 
+Linear Linear::from_weight(Tensor weight, Tensor bias) {
+  Linear l;
+  l.weight = std::move(weight);
+  l.bias = std::move(bias);
+  l.packed = ops::PackedWeight::pack(l.weight);
+  l.packed_from = l.weight.raw_data();
+  return l;
+}
+
 Tensor Linear::operator()(const Tensor& x, ops::Activation act) const {
   // `packed` is only used while it still describes `weight` (the fields are public).
   if (packed.defined() && weight.defined() && weight.raw_data() == packed_from &&

@@ -74,9 +74,18 @@ struct AttentionHead {
   const float* key_mask;  // [tk], 0 = padding; null = all attend
   const float* bias;      // row t at bias + t * tk; null = none
   float scale;
+  // Causal decoders: when causal_offset >= 0, query row t sees keys j <= t + causal_offset only
+  // (and, with window > 0, keys j > t + causal_offset - window: sliding-window attention);
+  // keys past the last visible one of a block of rows are not computed at all. Masked keys get
+  // probability exactly 0, so a row gives the same bits whatever tk is beyond its last visible
+  // key (the KV-cache path equals the full forward).
+  int64_t causal_offset = -1;
+  int64_t window = 0;
+  // Gemma 2: scores become tanh(score / softcap) * softcap after scaling (0 = off).
+  float softcap = 0.0f;
 };
-// Scores (scale, + bias, masked = -FLT_MAX), softmax, times V, for query rows [q0, q1). Uses
-// `scratch` of attention_scratch_floats(tk) floats.
+// Scores (scale, softcap, + bias, masked = -FLT_MAX), softmax, times V, for query rows [q0, q1).
+// Uses `scratch` of attention_scratch_floats(tk) floats.
 void attention_rows(const AttentionHead& head, int64_t q0, int64_t q1, float* scratch);
 int64_t attention_scratch_floats(int64_t tk);
 
