@@ -38,19 +38,16 @@ struct DecQ4_0 {
   using Block = BlockQ4_0;
   static constexpr bool kSigned = true, kMin = false;
   static __m256i q(const Block& b) { return _mm256_sub_epi8(nibbles32(b.qs), _mm256_set1_epi8(8)); }
-  static float m(const Block&) { return 0.0f; }
 };
 struct DecQ4_1 {
   using Block = BlockQ4_1;
   static constexpr bool kSigned = false, kMin = true;
   static __m256i q(const Block& b) { return nibbles32(b.qs); }
-  static float m(const Block& b) { return h2f(b.m); }
 };
 struct DecQ8_0 {
   using Block = BlockQ8_0;
   static constexpr bool kSigned = true, kMin = false;
   static __m256i q(const Block& b) { return load32(b.qs); }
-  static float m(const Block&) { return 0.0f; }
 };
 
 // 8 int32 lane sums of w[i] * x[i] over 4 consecutive bytes each (exact: |sum| < 2^16).
@@ -74,8 +71,15 @@ void tile_q8a(int64_t nb, const uint8_t* w, size_t wrb, const BlockQ8A* const* x
       const Block& blk = reinterpret_cast<const Block*>(w + c * wrb)[b];
       wq[c] = Dec::q(blk);
       wa[c] = Dec::kSigned ? _mm256_sign_epi8(wq[c], wq[c]) : wq[c];
-      dw[c] = _mm256_set1_ps(h2f(blk.d));
-      if constexpr (Dec::kMin) mw[c] = _mm256_set1_ps(Dec::m(blk));
+      if constexpr (Dec::kMin) {  // d and m are adjacent halves: one conversion for both
+        uint32_t dm;
+        std::memcpy(&dm, &blk, 4);
+        const __m128 f = _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(dm)));
+        dw[c] = _mm256_broadcastss_ps(f);
+        mw[c] = _mm256_broadcastss_ps(_mm_movehdup_ps(f));
+      } else {
+        dw[c] = _mm256_set1_ps(h2f(blk.d));
+      }
     }
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
