@@ -159,8 +159,8 @@ Tensor dequantize(const Tensor& w);
 // quantized once to 8 bits (32-value blocks with an f32 scale for Q4_0 / Q4_1 / Q8_0, 256-value
 // blocks for Q4_K / Q5_K / Q6_K), then every weight block is multiplied with integer dot
 // products. So the result differs from linear(x, dequantize(w)) by the activation rounding:
-// |error| <= sum_i |w_i| * d_x(i) / 2 where d_x = max|x over the block| / 127 (typically ~0.3% of
-// the output's scale; tests check this bound). Q5_0, Q5_1, Q2_K and Q3_K have no integer kernel:
+// |error| <= sum_i |w_i| * d_x(i) / 2 (+ float rounding) where d_x = max|x over i's block| / 127;
+// tests check this bound per element. Q5_0, Q5_1, Q2_K and Q3_K have no integer kernel:
 // they dequantize panels of w and use the F32 GEMM, giving exactly linear(x, dequantize(w)).
 // Both ways, row i of y depends only on row i of x and w (not on the batch or thread count).
 // embedding(weight, ids) takes a quantized table too: each selected row is dequantized as above.
