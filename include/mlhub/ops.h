@@ -147,6 +147,24 @@ Tensor l2_normalize(const Tensor& x);
 // Concatenates along `dim`; all other dims equal.
 Tensor concat(std::span<const Tensor> parts, int dim);
 
+// ---- Quantized weights (ggml block formats, DType kQ4_0 .. kQ6_K; docs/kernels.md).
+
+// An F32 copy of w (same shape). Quantized dtypes are decoded exactly as gguf-py 0.17.1's
+// gguf.quants.dequantize (which transformers uses for gguf_file= loading and which mirrors ggml):
+// bit for bit. Other dtypes are converted with to(kF32) (an F32 contiguous w is returned as is,
+// sharing storage). w may be a row view of a bigger tensor (a mapped GGUF file).
+Tensor dequantize(const Tensor& w);
+// linear(x, w, bias, act) also takes a quantized weight w [out, in] (in a multiple of the block
+// size), computing y = x . dequantize(w)^T + bias the way llama.cpp does: each row of x is
+// quantized once to 8 bits (32-value blocks with an f32 scale for Q4_0 / Q4_1 / Q8_0, 256-value
+// blocks for Q4_K / Q5_K / Q6_K), then every weight block is multiplied with integer dot
+// products. So the result differs from linear(x, dequantize(w)) by the activation rounding:
+// |error| <= sum_i |w_i| * d_x(i) / 2 (+ float rounding) where d_x = max|x over i's block| / 127;
+// tests check this bound per element. Q5_0, Q5_1, Q2_K and Q3_K have no integer kernel:
+// they dequantize panels of w and use the F32 GEMM, giving exactly linear(x, dequantize(w)).
+// Both ways, row i of y depends only on row i of x and w (not on the batch or thread count).
+// embedding(weight, ids) takes a quantized table too: each selected row is dequantized as above.
+
 // The slow references (same contracts, plain loops, single thread). Tests compare each fast op
 // with its reference; they are also usable as a debugging fallback.
 namespace ref {
@@ -160,6 +178,12 @@ Tensor rms_norm(const Tensor& x, const Tensor& weight, float eps);
 Tensor softmax(const Tensor& x);
 Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, int num_heads,
                  const Tensor& key_mask, const Tensor& bias, float scale);
+// Quantized weights: scalar decoding (the same bits as dequantize), and linear() with a quantized
+// weight by the same integer arithmetic as the fast kernels, element by element (same bits as
+// linear() for kIdentity; activations are applied in double precision).
+Tensor dequantize(const Tensor& w);
+Tensor linear_quantized(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                        Activation act = Activation::kIdentity);
 }  // namespace ref
 
 }  // namespace mlhub::ops

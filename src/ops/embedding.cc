@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "ops/ops_internal.h"
+#include "ops/quantized.h"
 
 namespace mlhub::ops {
 
@@ -31,6 +32,7 @@ Tensor embedding(const Tensor& weight, const Tensor& ids_in) {
   if (!weight.defined() || weight.ndim() != 2) detail::fail("embedding: weight must be [V, H]");
   if (!ids_in.defined()) detail::fail("embedding: ids are undefined");
   const DType wt = weight.dtype();
+  if (dtype_is_quantized(wt)) return detail::embedding_quantized(weight, ids_in);
   if (wt != DType::kF32 && wt != DType::kF16 && wt != DType::kBF16 && wt != DType::kF64)
     detail::fail(fmt::format("embedding: weight dtype {} is not a float type", dtype_name(wt)));
   const Tensor ids = ids_in.to(DType::kI64).contiguous();

@@ -3,6 +3,7 @@
 // PackedWeight keeps W in the GEMM's panel layout so that linear() need not repack it per call.
 #include "kernels/cpu/kernels.h"
 #include "ops/ops_internal.h"
+#include "ops/quantized.h"
 
 namespace mlhub::ops {
 
@@ -56,6 +57,9 @@ Tensor linear_impl(const Tensor& x, int64_t out_features, int64_t in_features,
 }  // namespace
 
 Tensor linear(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias, Activation act) {
+  // Block-quantized weights (GGUF) take the integer path of quantized.cc.
+  if (weight_in.defined() && dtype_is_quantized(weight_in.dtype()))
+    return detail::linear_quantized(x_in, weight_in, bias, act);
   const Tensor x = detail::f32(x_in, "linear", "input");
   const Tensor w = detail::f32(weight_in, "linear", "weight");
   if (w.ndim() != 2 || x.ndim() < 1 || x.dim(-1) != w.dim(1))
