@@ -54,6 +54,10 @@ class WeightMap {
   std::string full_name(std::string_view name) const;  // model-side key (prefix + name)
 
   Tensor get(std::string_view name, const Shape& shape) const;
+  // Block-quantized checkpoint tensors (GGUF) are dequantized to F32 by get() unless
+  // keep_quantized(true): then they are returned as they are stored (zero-copy), for the layers
+  // that run on quantized kernels (nn::Linear, nn::Embedding). Set before building the model.
+  void keep_quantized(bool keep) const;
   // As get(), but an absent key is not an error: returns an undefined Tensor.
   Tensor get_optional(std::string_view name, const Shape& shape) const;
   bool has(std::string_view name) const;
@@ -76,7 +80,8 @@ class WeightMap {
 };
 
 // nn.Linear: y = x W^T + b (weight [out, in]). The constructor also packs the weight for the GEMM
-// once (ops::PackedWeight), so calls do not repack it; `weight` stays readable. If `weight` is
+// once (ops::PackedWeight), so calls do not repack it; `weight` stays readable. A block-quantized
+// weight is kept as it is and multiplied by the quantized kernels (ops::linear). If `weight` is
 // replaced afterwards, calls notice and use the new weight unpacked (same results, slower).
 struct Linear {
   Linear() = default;

@@ -5,17 +5,16 @@
 namespace mlhub::nn {
 
 Linear::Linear(const WeightMap& w, int64_t in, int64_t out, bool has_bias)
-    : weight(w.get("weight", {out, in})),
-      bias(has_bias ? w.get("bias", {out}) : Tensor()),
-      packed(ops::PackedWeight::pack(weight)),
-      packed_from(weight.raw_data()) {}
+    : Linear(from_weight(w.get("weight", {out, in}), has_bias ? w.get("bias", {out}) : Tensor())) {}
 
 Linear Linear::from_weight(Tensor weight, Tensor bias) {
   Linear l;
   l.weight = std::move(weight);
   l.bias = std::move(bias);
-  l.packed = ops::PackedWeight::pack(l.weight);
-  l.packed_from = l.weight.raw_data();
+  if (!dtype_is_quantized(l.weight.dtype())) {
+    l.packed = ops::PackedWeight::pack(l.weight);
+    l.packed_from = l.weight.raw_data();
+  }
   return l;
 }
 

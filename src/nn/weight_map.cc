@@ -51,6 +51,7 @@ struct WeightMap::State {
   std::vector<std::string> mismatched_described;  // "key (checkpoint [a], model [b])"
   std::vector<std::regex> ignore_unexpected;
   std::set<std::string> ignore_unexpected_text;  // patterns already compiled
+  bool keep_quantized = false;
 };
 
 WeightMap::WeightMap(std::shared_ptr<const io::Checkpoint> checkpoint, std::string model_prefix,
@@ -87,6 +88,8 @@ WeightMap::WeightMap(std::shared_ptr<const io::Checkpoint> checkpoint, std::stri
 WeightMap::WeightMap(std::shared_ptr<State> state, std::string prefix)
     : state_(std::move(state)), prefix_(std::move(prefix)) {}
 
+void WeightMap::keep_quantized(bool keep) const { state_->keep_quantized = keep; }
+
 WeightMap WeightMap::sub(std::string_view name) const {
   return WeightMap(state_, prefix_ + std::string(name) + ".");
 }
@@ -112,6 +115,8 @@ Tensor WeightMap::get_optional(std::string_view name, const Shape& shape) const 
         "{} (checkpoint {}, model {})", key, shape_string(t.shape()), shape_string(shape)));
     return Tensor::zeros(DType::kF32, shape);
   }
+  if (dtype_is_quantized(t.dtype()))
+    return state_->keep_quantized ? t : ops::dequantize(t);
   switch (t.dtype()) {
     case DType::kF32:
       return t;  // a view into the mapped file
