@@ -93,5 +93,9 @@ std::vector<std::string> supported_decoder_types();
 
 // One declaration per architecture file, listed once in decoder_registry.cc.
 std::unique_ptr<DecoderBase> make_llama(const ModelConfig&, const nn::WeightMap&);
+std::unique_ptr<DecoderBase> make_gemma(const ModelConfig&, const nn::WeightMap&);
+std::unique_ptr<DecoderBase> make_gpt2(const ModelConfig&, const nn::WeightMap&);
+std::unique_ptr<DecoderBase> make_gpt_neox(const ModelConfig&, const nn::WeightMap&);
+std::unique_ptr<DecoderBase> make_phi3(const ModelConfig&, const nn::WeightMap&);
 
 }  // namespace mlhub::models

@@ -13,6 +13,8 @@ const DecoderRegistration kDecoders[] = {
     {"mistral", "model", make_llama},
     {"qwen2", "model", make_llama},
     {"qwen3", "model", make_llama},
+    {"gemma", "model", make_gemma},
+    {"gemma2", "model", make_gemma},
 };
 
 Result<std::unique_ptr<DecoderModel>> build_decoder(const ModelConfig& config,

@@ -111,6 +111,11 @@ CASES = {
                                  attention_bias=False), "bfloat16"),
 }
 
+# transformers' default attention (sdpa) silently drops attn_logit_softcapping (its sdpa wrapper
+# has no softcap argument); eager attention and flash-attention apply it, as the Gemma 2 paper
+# and Google's reference code do. The reference for a soft-capped case is therefore eager.
+ATTN_IMPLEMENTATION = {"gemma2": dict(attn_implementation="eager")}
+
 
 def randomise(model, seed):
     """Every parameter random: norms around 1, biases small, matrices scaled by fan-in."""
@@ -155,7 +160,8 @@ def make_case(name, spec, out_dir):
     if dtype != "float32":
         model = model.to(getattr(torch, dtype))
     model.save_pretrained(folder, safe_serialization=True)
-    model = getattr(transformers, model_cls).from_pretrained(folder, torch_dtype=torch.float32)
+    model = getattr(transformers, model_cls).from_pretrained(
+        folder, torch_dtype=torch.float32, **ATTN_IMPLEMENTATION.get(name, {}))
     model.eval()
 
     g = torch.Generator().manual_seed(seed + 1)
