@@ -15,6 +15,7 @@ const DecoderRegistration kDecoders[] = {
     {"qwen3", "model", make_llama},
     {"gemma", "model", make_gemma},
     {"gemma2", "model", make_gemma},
+    {"gpt2", "transformer", make_gpt2},
 };
 
 Result<std::unique_ptr<DecoderModel>> build_decoder(const ModelConfig& config,

@@ -103,6 +103,12 @@ CASES = {
              dict(vocab_size=VOCAB, n_embd=HIDDEN, n_layer=LAYERS, n_head=HEADS, n_inner=None,
                   n_positions=MAX_POS, bos_token_id=1, eos_token_id=2, pad_token_id=0),
              "float32"),
+    "gpt2-scaled": ("GPT2Config", "GPT2LMHeadModel",
+                    dict(vocab_size=VOCAB, n_embd=HIDDEN, n_layer=LAYERS, n_head=HEADS, n_inner=80,
+                         n_positions=MAX_POS, activation_function="gelu",
+                         scale_attn_by_inverse_layer_idx=True, reorder_and_upcast_attn=True,
+                         bos_token_id=1, eos_token_id=2,
+                         pad_token_id=0), "bfloat16"),
     "gpt_neox": ("GPTNeoXConfig", "GPTNeoXForCausalLM",
                  dict(COMMON, rotary_pct=0.5, use_parallel_residual=True,
                       tie_word_embeddings=False), "float32"),
@@ -114,7 +120,9 @@ CASES = {
 # transformers' default attention (sdpa) silently drops attn_logit_softcapping (its sdpa wrapper
 # has no softcap argument); eager attention and flash-attention apply it, as the Gemma 2 paper
 # and Google's reference code do. The reference for a soft-capped case is therefore eager.
-ATTN_IMPLEMENTATION = {"gemma2": dict(attn_implementation="eager")}
+# Likewise sdpa ignores GPT-2's scale_attn_by_inverse_layer_idx and scale_attn_weights=False.
+ATTN_IMPLEMENTATION = {"gemma2": dict(attn_implementation="eager"),
+                       "gpt2-scaled": dict(attn_implementation="eager")}
 
 
 def randomise(model, seed):
