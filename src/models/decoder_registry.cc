@@ -16,6 +16,7 @@ const DecoderRegistration kDecoders[] = {
     {"gemma", "model", make_gemma},
     {"gemma2", "model", make_gemma},
     {"gpt2", "transformer", make_gpt2},
+    {"gpt_neox", "gpt_neox", make_gpt_neox},
 };
 
 Result<std::unique_ptr<DecoderModel>> build_decoder(const ModelConfig& config,
