@@ -129,6 +129,9 @@ class KvCache {
   int num_layers() const { return static_cast<int>(layers_.size()); }
   int64_t kv_width() const { return kv_width_; }
   int64_t length() const { return length_; }  // tokens cached
+  // The ids of the cached tokens, in order (length() of them). Lets a model re-encode a sequence
+  // when its earlier keys go stale (Phi-3 LongRoPE switching to its long factors).
+  const std::vector<int64_t>& tokens() const { return tokens_; }
   size_t bytes() const;                        // memory held
   // Drops tokens past `length` (<= length()).
   void truncate(int64_t length);
@@ -136,9 +139,10 @@ class KvCache {
   KvCache clone() const;
 
   // For models: makes room for `n` more tokens in every layer and returns the row where they
-  // start (the current length); commit(n) then publishes them once every layer is written.
+  // start (the current length); commit(tokens) then publishes them, with their ids, once every
+  // layer is written (tokens.size() of the reserved rows).
   int64_t reserve(int64_t n);
-  void commit(int64_t n);
+  void commit(std::span<const int64_t> tokens);
   float* keys(int layer) { return layers_[layer].k.data(); }
   float* values(int layer) { return layers_[layer].v.data(); }
   const float* keys(int layer) const { return layers_[layer].k.data(); }
@@ -150,6 +154,7 @@ class KvCache {
   };
   std::vector<Layer> layers_;
   int64_t kv_width_ = 0;
+  std::vector<int64_t> tokens_;
   int64_t length_ = 0;
   int64_t capacity_ = 0;
 };

@@ -84,7 +84,7 @@ std::vector<ops::CachedAttentionSequence> store_kv(std::span<const DecoderSequen
 }
 
 void commit_caches(std::span<const DecoderSequence> batch, const BatchLayout& layout) {
-  for (size_t s = 0; s < batch.size(); ++s) batch[s].cache->commit(layout.rows[s]);
+  for (size_t s = 0; s < batch.size(); ++s) batch[s].cache->commit(batch[s].tokens);
 }
 
 Tensor gather_rows(const Tensor& x_in, const std::vector<int64_t>& rows) {

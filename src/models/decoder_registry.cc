@@ -17,6 +17,7 @@ const DecoderRegistration kDecoders[] = {
     {"gemma2", "model", make_gemma},
     {"gpt2", "transformer", make_gpt2},
     {"gpt_neox", "gpt_neox", make_gpt_neox},
+    {"phi3", "model", make_phi3},
 };
 
 Result<std::unique_ptr<DecoderModel>> build_decoder(const ModelConfig& config,

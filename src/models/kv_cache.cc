@@ -24,12 +24,14 @@ void KvCache::truncate(int64_t length) {
     throw Error(StatusCode::kInvalidArgument,
                 fmt::format("KvCache: cannot truncate {} tokens to {}", length_, length));
   length_ = length;
+  tokens_.resize(static_cast<size_t>(length));
 }
 
 KvCache KvCache::clone() const {
   KvCache c;
   c.kv_width_ = kv_width_;
   c.length_ = length_;
+  c.tokens_ = tokens_;
   c.capacity_ = length_;
   c.layers_.resize(layers_.size());
   const size_t used = static_cast<size_t>(length_ * kv_width_);
@@ -55,9 +57,11 @@ int64_t KvCache::reserve(int64_t n) {
   return length_;
 }
 
-void KvCache::commit(int64_t n) {
-  if (n < 0 || length_ + n > capacity_)
+void KvCache::commit(std::span<const int64_t> tokens) {
+  const auto n = static_cast<int64_t>(tokens.size());
+  if (length_ + n > capacity_)
     throw Error(StatusCode::kInvalidArgument, "KvCache: commit past the reserved rows");
+  tokens_.insert(tokens_.end(), tokens.begin(), tokens.end());
   length_ += n;
 }
 

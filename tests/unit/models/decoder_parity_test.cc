@@ -30,7 +30,7 @@ constexpr float kLogitTolerance = 1e-3f;  // the issue's bar for fp32 logits
 // here when its file lands; GoldenCasesExist checks every listed case has its golden).
 const std::vector<std::string> kCases = {
     "llama", "llama-rope-llama3", "llama-tied-bias", "mistral", "qwen2", "qwen3", "gemma", "gemma2",
-    "gpt2", "gpt2-scaled", "gpt_neox", "gpt_neox-sequential"};
+    "gpt2", "gpt2-scaled", "gpt_neox", "gpt_neox-sequential", "phi3", "phi3-longrope"};
 // Cases whose rotary frequencies depend on the longest position of the forward call
 // (transformers' longrope / dynamic NTK): the KV-cache path legitimately differs from one full
 // forward there, in transformers too.
