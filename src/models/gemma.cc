@@ -1,9 +1,9 @@
 // Gemma and Gemma 2: GemmaForCausalLM, Gemma2ForCausalLM. LLaMA-shaped decoders with Gemma's
 // quirks: RMSNorm scaling by (1 + weight), input embeddings multiplied by sqrt(hidden_size), a
 // tanh-approximated GELU gate, head_dim set independently of hidden_size, tied output embeddings.
-// Gemma 2 adds sandwich norms (post-attention and pre/post feed-forward RMSNorms), tanh soft-capping
-// of the attention scores and of the final logits, query_pre_attn_scalar for the attention scale
-// and sliding-window attention on alternate layers (config.layer_types).
+// Gemma 2 adds sandwich norms (post-attention and pre/post feed-forward RMSNorms), tanh
+// soft-capping of the attention scores and of the final logits, query_pre_attn_scalar for the
+// attention scale and sliding-window attention on alternate layers (config.layer_types).
 // transformers/models/gemma/modeling_gemma.py, gemma2/modeling_gemma2.py (4.57.3):
 // https://github.com/huggingface/transformers/blob/v4.57.3/src/transformers/models/gemma2/modeling_gemma2.py
 // Gemma Team 2024, "Gemma 2: Improving Open Language Models at a Practical Size",

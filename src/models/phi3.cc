@@ -172,7 +172,9 @@ class Phi3 final : public DecoderBase {
     for (size_t i = 0; i < layers_.size(); ++i) {
       const Phi3DecoderLayer& layer = layers_[i];
       const int index = static_cast<int>(i);
-      ops::add_(x, layer.self_attn.forward(layer.input_layernorm(x), batch, layout, rotary_, index));
+      const Tensor attn =
+          layer.self_attn.forward(layer.input_layernorm(x), batch, layout, rotary_, index);
+      ops::add_(x, attn);
       trace(opt, x, "attn_residual", index);
       ops::add_(x, layer.mlp.forward(layer.post_attention_layernorm(x)));
       trace(opt, x, "layer_output", index);
