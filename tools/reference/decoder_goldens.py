@@ -131,7 +131,7 @@ def randomise(model, seed):
     with torch.no_grad():
         for name, p in model.named_parameters():
             shape = p.shape
-            if p.ndim == 1 and ("norm" in name or "ln" in name or "layernorm" in name):
+            if p.ndim == 1 and name.endswith("weight") and ("norm" in name or "ln" in name):
                 base = 0.0 if "gemma" in type(model).__name__.lower() else 1.0
                 p.copy_(base + 0.2 * torch.randn(shape, generator=g))
             elif p.ndim == 1:
