@@ -6,6 +6,9 @@
 // RSS. Threads: MLHUB_NUM_THREADS.
 //
 //   decoder_bench MODEL PROMPT_IDS_JSON [--gen N] [--rounds K] [--dequantize]
+//   decoder_bench --bandwidth   read bandwidth of this machine with MLHUB_NUM_THREADS threads:
+//                               sums of a 1 GiB buffer split over the pool, best of 5, GB/s
+#include <immintrin.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -18,6 +21,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "mlhub/core.h"
 #include "mlhub/models.h"
 
 namespace {
@@ -34,7 +38,36 @@ double median(std::vector<double> v) {
 
 }  // namespace
 
+// Read bandwidth: each lane sums its contiguous part of a 1 GiB buffer with AVX2 loads.
+int bandwidth() {
+  const size_t n = size_t{1} << 28;  // floats
+  std::vector<float> buf(n, 1.0f);
+  mlhub::ThreadPool& pool = mlhub::ThreadPool::global();
+  const size_t lanes = pool.lanes();
+  double best = 0;
+  std::vector<float> sums(lanes);
+  for (int rep = 0; rep < 5; ++rep) {
+    const double a = now();
+    pool.parallel_for(lanes, [&](size_t lane) {
+      const size_t lo = n * lane / lanes, hi = n * (lane + 1) / lanes;
+      __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+      for (size_t i = lo; i + 16 <= hi; i += 16) {
+        acc0 = _mm256_add_ps(acc0, _mm256_loadu_ps(&buf[i]));
+        acc1 = _mm256_add_ps(acc1, _mm256_loadu_ps(&buf[i + 8]));
+      }
+      alignas(32) float t[8];
+      _mm256_store_ps(t, _mm256_add_ps(acc0, acc1));
+      sums[lane] = t[0] + t[1] + t[2] + t[3] + t[4] + t[5] + t[6] + t[7];
+    });
+    best = std::max(best, static_cast<double>(n * sizeof(float)) / (now() - a));
+  }
+  nlohmann::json out = {{"read_gb_s", best / 1e9}, {"lanes", lanes}, {"check", sums[0] > 0}};
+  std::printf("%s\n", out.dump().c_str());
+  return 0;
+}
+
 int main(int argc, char** argv) {
+  if (argc == 2 && !std::strcmp(argv[1], "--bandwidth")) return bandwidth();
   if (argc < 3) {
     std::fprintf(stderr, "usage: decoder_bench MODEL PROMPT_IDS_JSON [--gen N] [--rounds K] "
                          "[--dequantize]\n");

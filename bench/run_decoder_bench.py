@@ -17,7 +17,8 @@ tokens/s (GEN greedy tokens, one forward each), peak RSS per process. Each side 
 process, K rounds alternating sides; medians. Ratios are mlhub / peer (> 1: mlhub is faster).
 Also prints the memory-bandwidth ceiling of generation: bytes of weights read per token (the
 file's tensor bytes; every weight is read once per token) / this machine's measured read
-bandwidth (a numpy sum over a 1 GiB array, best of 5, with the given threads).
+bandwidth (decoder_bench --bandwidth: AVX2 sums over a 1 GiB buffer split over the threads,
+best of 5).
 Writes BUILD_DIR/bench/decoders.json.
 """
 import argparse
@@ -64,17 +65,9 @@ def gguf_tensor_bytes(path):
     return sum(int(t.n_bytes) for t in r.tensors)
 
 
-def read_bandwidth(threads):
-    code = ("import numpy as np, time, os\n"
-            "a = np.ones(1 << 28, dtype=np.float32)\n"
-            "best = 0\n"
-            "for _ in range(5):\n"
-            "    t = time.perf_counter(); a.sum(); d = time.perf_counter() - t\n"
-            "    best = max(best, a.nbytes / d)\n"
-            "print(best / 1e9)\n")
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads))
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
-    return float(out.stdout.strip())
+def read_bandwidth(bench, threads):
+    env = dict(os.environ, MLHUB_NUM_THREADS=str(threads))
+    return run([bench, "--bandwidth"], env)["read_gb_s"]
 
 
 def run(cmd, env=None):
@@ -142,7 +135,7 @@ def main():
     weights = gguf_tensor_bytes(GGUF)
     print(f"\nGeneration ceiling (GGUF): {weights / 1e6:.1f} MB of weights read per token")
     for t in [int(x) for x in args.threads.split(",")]:
-        bw = read_bandwidth(t)
+        bw = read_bandwidth(bench, t)
         print(f"  {t} thread(s): measured read bandwidth {bw:.1f} GB/s -> at most "
               f"{bw * 1e9 / weights:.0f} tokens/s")
         table.append({"ceiling_threads": t, "read_gb_s": bw, "bytes_per_token": weights})
