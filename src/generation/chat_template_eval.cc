@@ -57,7 +57,10 @@ Value binary_op(const std::string& op, const Value& a, const Value& b) {
   const bool floats = nums && (a.is_float() || b.is_float());
   int64_t r = 0;
   if (op == "+") {
-    if (nums && !floats) return int_or_fail(__builtin_add_overflow(a.as_int(), b.as_int(), &r), r);
+    if (nums && !floats) {
+      const bool overflow = __builtin_add_overflow(a.as_int(), b.as_int(), &r);
+      return int_or_fail(overflow, r);
+    }
     if (nums) return Value::floating(a.as_double() + b.as_double());
     if (a.is_string() && b.is_string()) {
       check_string_size(a.str().size() + b.str().size());
@@ -76,12 +79,18 @@ Value binary_op(const std::string& op, const Value& a, const Value& b) {
     return arith_error(a, b, "+");
   }
   if (op == "-") {
-    if (nums && !floats) return int_or_fail(__builtin_sub_overflow(a.as_int(), b.as_int(), &r), r);
+    if (nums && !floats) {
+      const bool overflow = __builtin_sub_overflow(a.as_int(), b.as_int(), &r);
+      return int_or_fail(overflow, r);
+    }
     if (nums) return Value::floating(a.as_double() - b.as_double());
     return arith_error(a, b, "-");
   }
   if (op == "*") {
-    if (nums && !floats) return int_or_fail(__builtin_mul_overflow(a.as_int(), b.as_int(), &r), r);
+    if (nums && !floats) {
+      const bool overflow = __builtin_mul_overflow(a.as_int(), b.as_int(), &r);
+      return int_or_fail(overflow, r);
+    }
     if (nums) return Value::floating(a.as_double() * b.as_double());
     if ((a.is_string() || a.is_sequence()) && (b.is_int() || b.is_bool())) return repeat(a, b.as_int());
     if ((b.is_string() || b.is_sequence()) && (a.is_int() || a.is_bool())) return repeat(b, a.as_int());
@@ -477,31 +486,38 @@ class Interpreter {
 };
 
 // ---- name check ----
+// Jinja2 3.x rejects unknown filters and tests when compiling, except inside an if statement
+// (its condition and branches) or a conditional expression, where the check moves to run time;
+// a for loop or macro nested in those is compiled in a new frame and checked again.
 
-void check_expr(const Expr* e) {
+void check_expr(const Expr* e, bool soft) {
   if (!e) return;
-  if (e->type == ExprType::kFilter && !has_filter(e->name)) {
+  soft = soft || e->type == ExprType::kCondExpr;
+  if (!soft && e->type == ExprType::kFilter && !has_filter(e->name)) {
     fail(ErrorKind::kSyntax, "line " + std::to_string(e->line) + ": No filter named '" + e->name + "'.");
   }
-  if (e->type == ExprType::kTest && !has_test(e->name)) {
+  if (!soft && e->type == ExprType::kTest && !has_test(e->name)) {
     fail(ErrorKind::kSyntax, "line " + std::to_string(e->line) + ": No test named '" + e->name + "'.");
   }
-  for (const auto& c : e->children) check_expr(c.get());
-  for (const auto& [k, v] : e->kwargs) check_expr(v.get());
+  for (const auto& c : e->children) check_expr(c.get(), soft);
+  for (const auto& [k, v] : e->kwargs) check_expr(v.get(), soft);
 }
 
-void check_body(const Body& body) {
+void check_body(const Body& body, bool soft) {
   for (const auto& n : body) {
-    check_expr(n->expr.get());
-    check_expr(n->cond.get());
-    for (const auto& v : n->values) check_expr(v.get());
+    const bool new_frame = n->type == NodeType::kFor || n->type == NodeType::kMacro ||
+                           n->type == NodeType::kCallBlock || n->type == NodeType::kWith;
+    const bool inner = n->type == NodeType::kIf ? true : (new_frame ? false : soft);
+    check_expr(n->expr.get(), soft);
+    check_expr(n->cond.get(), soft);
+    for (const auto& v : n->values) check_expr(v.get(), soft);
     for (const auto& [c, b] : n->branches) {
-      check_expr(c.get());
-      check_body(b);
+      check_expr(c.get(), true);
+      check_body(b, true);
     }
-    for (const auto& [p, d] : n->params) check_expr(d.get());
-    check_body(n->body);
-    check_body(n->else_body);
+    for (const auto& [p, d] : n->params) check_expr(d.get(), inner);
+    check_body(n->body, inner);
+    check_body(n->else_body, inner);
   }
 }
 
@@ -513,6 +529,6 @@ std::string render_program(const Program& program, const Dict& context, const Re
   return interp.run(program);
 }
 
-void check_names(const Program& program) { check_body(program.body); }
+void check_names(const Program& program) { check_body(program.body, false); }
 
 }  // namespace mlhub::generation::jinja

@@ -13,6 +13,21 @@ namespace {
 using A = const CallArgs&;
 using FilterFn = Value (*)(const Value&, A);
 
+// Python's regex \w approximated: ASCII alphanumerics and '_', and non-ASCII code points outside
+// the punctuation, symbol and emoji blocks.
+bool is_word_char(char32_t c) {
+  if (c < 0x80) return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+  if (c < 0xc0) return c == 0xaa || c == 0xb2 || c == 0xb3 || c == 0xb5 || c == 0xb9 || c == 0xba || (c >= 0xbc && c <= 0xbe);
+  if (c == 0xd7 || c == 0xf7) return false;
+  if (is_py_space(c)) return false;
+  if (c >= 0x2000 && c <= 0x2bff) return false;   // punctuation, symbols, arrows, shapes
+  if (c >= 0x3000 && c <= 0x303f) return false;   // CJK punctuation
+  if (c >= 0xfe30 && c <= 0xfe4f) return false;
+  if (c >= 0xff00 && c <= 0xff0f) return false;
+  if (c >= 0x1f000 && c <= 0x1faff) return false; // emoji and pictographs
+  return true;
+}
+
 Value str_value(const Value& v) { return Value::string(v.to_str()); }
 
 bool arg_bool(A a, size_t i, std::string_view name, bool fallback) {
@@ -428,7 +443,7 @@ const std::vector<std::pair<std::string_view, FilterFn>>& filter_table() {
          int64_t n = 0;
          bool in_word = false;
          for (char32_t c : utf8_decode(v.to_str())) {
-           const bool w = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c > 0x7f;
+           const bool w = is_word_char(c);
            if (w && !in_word) ++n;
            in_word = w;
          }

@@ -293,7 +293,40 @@ class Lexer {
   }
 
   // Jinja's float rule does not match right after a '.', so "x.0.1" is x . 0 . 1.
+  // 0x.. / 0o.. / 0b.. integer literals (underscores allowed); returns false when not one.
+  bool lex_prefixed_int() {
+    if (src_[pos_] != '0' || pos_ + 2 >= src_.size()) return false;
+    const char k = static_cast<char>(src_[pos_ + 1] | 0x20);
+    const int base = k == 'x' ? 16 : k == 'o' ? 8 : k == 'b' ? 2 : 0;
+    if (base == 0) return false;
+    size_t e = pos_ + 2;
+    int64_t v = 0;
+    bool any = false;
+    while (e < src_.size()) {
+      if (src_[e] == '_' && e + 1 < src_.size()) {
+        ++e;
+        continue;
+      }
+      const int d = hex_value(src_[e]);
+      if (d < 0 || d >= base) break;
+      if (v > (INT64_MAX - d) / base) error("integer literal too large");
+      v = v * base + d;
+      any = true;
+      ++e;
+    }
+    if (!any) return false;
+    Token t;
+    t.type = Tok::kInt;
+    t.line = line_;
+    t.text = src_.substr(pos_, e - pos_);
+    t.int_value = v;
+    tokens_.push_back(std::move(t));
+    advance_to(e);
+    return true;
+  }
+
   void lex_number() {
+    if (lex_prefixed_int()) return;
     const bool after_dot = pos_ > 0 && src_[pos_ - 1] == '.';
     size_t e = digits_at(pos_);
     bool is_float = false;
