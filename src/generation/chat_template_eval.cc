@@ -279,11 +279,12 @@ class Interpreter {
       items = std::move(kept);
     }
     const auto len = static_cast<int64_t>(items.size());
+    LoopState loop;
     for (int64_t i = 0; i < len; ++i) {
-      consume_fuel(1);
+      consume_fuel(2);
       Scope inner{{}, &scope};
       bind_targets(n, items[static_cast<size_t>(i)], inner);
-      inner.vars["loop"] = loop_object(items, i);
+      inner.vars["loop"] = loop.at(items, i);
       const Flow f = exec_body(n.body, inner, out);
       if (f == Flow::kBreak) break;
     }
@@ -291,30 +292,45 @@ class Interpreter {
     return Flow::kNormal;
   }
 
-  static Value loop_object(const std::vector<Value>& items, int64_t i) {
-    const auto len = static_cast<int64_t>(items.size());
-    auto d = std::make_shared<Dict>();
-    auto put = [&](const char* k, Value v) { d->entries.emplace_back(Value::string(k), std::move(v)); };
-    put("index", Value::integer(i + 1));
-    put("index0", Value::integer(i));
-    put("revindex", Value::integer(len - i));
-    put("revindex0", Value::integer(len - i - 1));
-    put("first", Value::boolean(i == 0));
-    put("last", Value::boolean(i == len - 1));
-    put("length", Value::integer(len));
-    put("depth", Value::integer(1));
-    put("depth0", Value::integer(0));
-    put("previtem", i > 0 ? items[static_cast<size_t>(i - 1)] : Value::undefined("there is no previous item"));
-    put("nextitem", i + 1 < len ? items[static_cast<size_t>(i + 1)] : Value::undefined("there is no next item"));
-    auto cycle = std::make_shared<Callable>();
-    cycle->name = "cycle";
-    cycle->fn = [i](const CallArgs& a) {
-      if (a.args.empty()) fail(ErrorKind::kType, "no items for cycling given");
-      return a.args[static_cast<size_t>(i) % a.args.size()];
-    };
-    put("cycle", Value::callable(std::move(cycle)));
-    return Value::dict(std::move(d));
-  }
+  // The `loop` variable: one dict per loop, updated in place each iteration (cheaper than a
+  // fresh object per iteration; only a template that stores `loop` itself could tell).
+  class LoopState {
+   public:
+    LoopState() : dict_(std::make_shared<Dict>()), index_(std::make_shared<int64_t>(0)) {
+      static const char* kKeys[] = {"index", "index0", "revindex", "revindex0", "first", "last",
+                                    "length", "depth", "depth0", "previtem", "nextitem", "cycle"};
+      for (const char* k : kKeys) dict_->entries.emplace_back(Value::string(k), Value());
+      auto cycle = std::make_shared<Callable>();
+      cycle->name = "cycle";
+      cycle->fn = [index = index_](const CallArgs& a) {
+        if (a.args.empty()) fail(ErrorKind::kType, "no items for cycling given");
+        return a.args[static_cast<size_t>(*index) % a.args.size()];
+      };
+      dict_->entries[11].second = Value::callable(std::move(cycle));
+    }
+
+    Value at(const std::vector<Value>& items, int64_t i) {
+      const auto len = static_cast<int64_t>(items.size());
+      *index_ = i;
+      auto& e = dict_->entries;
+      e[0].second = Value::integer(i + 1);
+      e[1].second = Value::integer(i);
+      e[2].second = Value::integer(len - i);
+      e[3].second = Value::integer(len - i - 1);
+      e[4].second = Value::boolean(i == 0);
+      e[5].second = Value::boolean(i == len - 1);
+      e[6].second = Value::integer(len);
+      e[7].second = Value::integer(1);
+      e[8].second = Value::integer(0);
+      e[9].second = i > 0 ? items[static_cast<size_t>(i - 1)] : Value::undefined("there is no previous item");
+      e[10].second = i + 1 < len ? items[static_cast<size_t>(i + 1)] : Value::undefined("there is no next item");
+      return Value::dict(dict_);
+    }
+
+   private:
+    std::shared_ptr<Dict> dict_;
+    std::shared_ptr<int64_t> index_;
+  };
 
   // ---- macros ----
 
@@ -331,7 +347,7 @@ class Interpreter {
   // Binds macro / caller parameters and renders the body.
   Value invoke(const Node& def, const Body& body, Scope* parent, const CallArgs& a, bool is_caller) {
     DepthGuard guard(this);
-    consume_fuel(1);
+    consume_fuel(4);
     Scope scope{{}, parent};
     List extra;
     for (size_t i = 0; i < a.args.size(); ++i) {

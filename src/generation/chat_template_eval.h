@@ -13,7 +13,7 @@
 namespace mlhub::generation::jinja {
 
 struct RenderLimits {
-  int64_t fuel = 50'000'000;    // statements + calls + iterated items + decoded bytes/16
+  int64_t fuel = 10'000'000;    // statements, calls (x4), loop iterations (x2), items, bytes/16
   int max_call_depth = 100;     // nested macro / caller calls
 };
 
