@@ -355,7 +355,9 @@ class Interpreter {
       else extra.push_back(a.args[i]);
     }
     auto kwargs = std::make_shared<Dict>();
-    for (const auto& [k, v] : a.kwargs) {
+    for (const auto& kv : a.kwargs) {
+      const std::string& k = kv.first;
+      const Value& v = kv.second;
       const bool is_param = std::any_of(def.params.begin(), def.params.end(), [&](const auto& p) { return p.first == k; });
       if (is_param || (k == "caller" && !is_caller)) scope.vars[k] = v;
       else kwargs->set(Value::string(k), v);
@@ -378,11 +380,17 @@ class Interpreter {
     return Value::callable(std::move(c));
   }
 
+  // caller() may be stored (e.g. in a namespace) and called after the call block's scopes are
+  // gone, so it closes over a snapshot of the visible variables rather than the live scopes.
   Value make_caller(const Node& n, Scope& scope) {
+    auto snapshot = std::make_shared<Scope>();
+    snapshot->parent = &root_;
+    for (const Scope* s = &scope; s && s != &root_; s = s->parent) {
+      for (const auto& [k, v] : s->vars) snapshot->vars.emplace(k, v);  // innermost wins
+    }
     auto c = std::make_shared<Callable>();
     c->name = "caller";
-    Scope* s = &scope;
-    c->fn = [this, &n, s](const CallArgs& a) { return invoke(n, n.body, s, a, true); };
+    c->fn = [this, &n, snapshot](const CallArgs& a) { return invoke(n, n.body, snapshot.get(), a, true); };
     return Value::callable(std::move(c));
   }
 
@@ -541,6 +549,7 @@ void check_body(const Body& body, bool soft) {
 
 std::string render_program(const Program& program, const Dict& context, const RenderLimits& limits) {
   set_fuel(limits.fuel);
+  NamespaceTracker namespaces;  // breaks reference cycles through namespaces when done
   Interpreter interp(context, limits);
   return interp.run(program);
 }

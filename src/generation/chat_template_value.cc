@@ -24,6 +24,27 @@ void consume_fuel(int64_t amount) {
   }
 }
 
+// ---- namespaces ----
+
+namespace {
+thread_local NamespaceTracker* t_tracker = nullptr;
+thread_local std::vector<const Dict*> t_repr_stack;  // dicts being printed (cycle guard)
+}  // namespace
+
+NamespaceTracker::NamespaceTracker() : previous_(t_tracker) { t_tracker = this; }
+
+NamespaceTracker::~NamespaceTracker() {
+  t_tracker = previous_;
+  for (auto& d : dicts_) {
+    auto entries = std::move(d->entries);  // destroyed after d is emptied
+    d->entries.clear();
+  }
+}
+
+void NamespaceTracker::track(const std::shared_ptr<Dict>& d) {
+  if (t_tracker) t_tracker->dicts_.push_back(d);
+}
+
 // ---- construction ------------------------------------------------------------------------------
 
 Value Value::undefined(std::string hint, bool unsafe) {
@@ -61,8 +82,16 @@ Value Value::string(std::string s) {
   v.s_ = std::make_shared<const std::string>(std::move(s));
   return v;
 }
+uint32_t Value::nested_depth(const List& items) {
+  uint32_t d = 0;
+  for (const auto& e : items) d = std::max(d, e.kind_ == Kind::kNamespace ? 0u : e.depth_);
+  if (d + 1 > kMaxNesting) fail(ErrorKind::kLimit, "values nested deeper than " + std::to_string(kMaxNesting));
+  return d + 1;
+}
+
 Value Value::list(List items) {
   Value v;
+  v.depth_ = nested_depth(items);
   v.kind_ = Kind::kList;
   v.list_ = std::make_shared<const List>(std::move(items));
   return v;
@@ -74,12 +103,19 @@ Value Value::tuple(List items) {
 }
 Value Value::dict(std::shared_ptr<Dict> d) {
   Value v;
+  uint32_t depth = 0;
+  for (const auto& [k, e] : d->entries) {
+    depth = std::max({depth, k.depth_, e.kind_ == Kind::kNamespace ? 0u : e.depth_});
+  }
+  if (depth + 1 > kMaxNesting) fail(ErrorKind::kLimit, "values nested deeper than " + std::to_string(kMaxNesting));
+  v.depth_ = depth + 1;
   v.kind_ = Kind::kDict;
   v.dict_ = std::move(d);
   return v;
 }
 Value Value::new_dict() { return dict(std::make_shared<Dict>()); }
 Value Value::namespace_of(std::shared_ptr<Dict> d) {
+  NamespaceTracker::track(d);
   Value v = dict(std::move(d));
   v.kind_ = Kind::kNamespace;
   return v;
@@ -281,6 +317,13 @@ static std::string join_repr(const List& items, const char* open, const char* cl
 }
 
 static std::string dict_repr(const Dict& d) {
+  // Python prints a dict that contains itself as {...}.
+  if (std::find(t_repr_stack.begin(), t_repr_stack.end(), &d) != t_repr_stack.end()) return "{...}";
+  if (t_repr_stack.size() > 200) fail(ErrorKind::kLimit, "value nested too deeply to print");
+  t_repr_stack.push_back(&d);
+  struct Pop {
+    ~Pop() { t_repr_stack.pop_back(); }
+  } pop;
   std::string out = "{";
   for (size_t i = 0; i < d.entries.size(); ++i) {
     if (i) out += ", ";

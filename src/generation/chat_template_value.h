@@ -56,6 +56,22 @@ void consume_fuel(int64_t amount);
 
 class Value;
 struct Dict;
+
+// Namespaces are the only mutable containers, so the only way to build a reference cycle
+// (`{% set ns.self = ns %}`). While a tracker is alive on this thread, namespace() registers
+// each namespace with it; its destructor empties them, freeing any cycle.
+class NamespaceTracker {
+ public:
+  NamespaceTracker();
+  ~NamespaceTracker();
+  NamespaceTracker(const NamespaceTracker&) = delete;
+  NamespaceTracker& operator=(const NamespaceTracker&) = delete;
+  static void track(const std::shared_ptr<Dict>& d);
+
+ private:
+  std::vector<std::shared_ptr<Dict>> dicts_;
+  NamespaceTracker* previous_;
+};
 struct Callable;
 struct CallArgs;
 using List = std::vector<Value>;
@@ -138,7 +154,15 @@ class Value {
   std::shared_ptr<Dict> dict_;
   std::shared_ptr<Callable> fn_;
   std::string hint_;
+  // Nesting depth of lists/tuples/dicts (a namespace counts as a leaf: it is the only mutable
+  // container and its cycles are handled by NamespaceTracker). Bounded by kMaxNesting so that
+  // printing, comparing, serialising and destroying values cannot exhaust the stack.
+  uint32_t depth_ = 0;
+  static uint32_t nested_depth(const List& items);
+  friend struct Dict;
 };
+
+inline constexpr uint32_t kMaxNesting = 256;
 
 // An insertion-ordered dict (Python 3.7+ semantics); small, so lookups are linear.
 struct Dict {
