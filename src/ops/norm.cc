@@ -20,7 +20,8 @@ Tensor vector_param(const Tensor& t, int64_t width, std::string_view op, std::st
 Tensor layer_norm(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in, float eps,
                   const Tensor& residual_in) {
   const Tensor x = detail::f32(x_in, "layer_norm", "input");
-  const auto [rows, width] = detail::rows_of(x);
+  const auto shape_rw = detail::rows_of(x);
+  const int64_t rows = shape_rw.first, width = shape_rw.second;  // (clang 14: no captured bindings)
   const Tensor w = vector_param(w_in, width, "layer_norm", "weight");
   const Tensor b = b_in.defined() ? vector_param(b_in, width, "layer_norm", "bias") : Tensor();
   // const throughout: inputs may be read-only views (mapped weights), readable only as const.
@@ -45,7 +46,8 @@ Tensor layer_norm(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in, fl
 
 Tensor rms_norm(const Tensor& x_in, const Tensor& w_in, float eps) {
   const Tensor x = detail::f32(x_in, "rms_norm", "input");
-  const auto [rows, width] = detail::rows_of(x);
+  const auto shape_rw = detail::rows_of(x);
+  const int64_t rows = shape_rw.first, width = shape_rw.second;  // (clang 14: no captured bindings)
   const Tensor w = vector_param(w_in, width, "rms_norm", "weight");
   Tensor y = Tensor::empty(DType::kF32, x.shape());
   const float* xp = x.data<float>();

@@ -61,7 +61,8 @@ Tensor masked_max(const Tensor& x_in, const Tensor& mask_in) {
 
 Tensor l2_normalize(const Tensor& x_in) {
   Tensor y = detail::f32_copy(x_in, "l2_normalize", "input");
-  const auto [rows, width] = detail::rows_of(y);
+  const auto shape_rw = detail::rows_of(y);
+  const int64_t rows = shape_rw.first, width = shape_rw.second;  // (clang 14: no captured bindings)
   float* p = y.data<float>();
   detail::parallel_chunks(rows, 4.0 * width, [&](int64_t r0, int64_t r1) {
     for (int64_t i = r0; i < r1; ++i) kernels::l2_normalize_row(p + i * width, width);

@@ -8,7 +8,8 @@ namespace {
 
 Tensor rowwise(const Tensor& x, std::string_view op, void (*row_fn)(float*, int64_t)) {
   Tensor y = detail::f32_copy(x, op, "input");
-  const auto [rows, width] = detail::rows_of(y);
+  const auto shape_rw = detail::rows_of(y);
+  const int64_t rows = shape_rw.first, width = shape_rw.second;  // (clang 14: no captured bindings)
   float* p = y.data<float>();
   detail::parallel_chunks(rows, 20.0 * width, [&](int64_t r0, int64_t r1) {
     for (int64_t i = r0; i < r1; ++i) row_fn(p + i * width, width);
