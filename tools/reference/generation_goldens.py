@@ -252,6 +252,13 @@ def generate_goldens():
                                    "num_return_sequences": 2})
     case("beam3_repetition_min_new", {"max_new_tokens": 14, "num_beams": 3, "repetition_penalty": 1.3,
                                       "min_new_tokens": 6})
+    # Long runs where the early-stop heuristic decides when to stop (with length_penalty > 0 it can
+    # stop before a longer hypothesis would have scored better).
+    for early in (False, "never", True):
+        case(f"beam3_lp2_long_{str(early).lower()}", {"max_new_tokens": 40, "num_beams": 3, "num_return_sequences": 3,
+                                                     "early_stopping": early, "length_penalty": 2.0})
+    case("beam4_lp0_long", {"max_new_tokens": 40, "num_beams": 4, "num_return_sequences": 2,
+                            "length_penalty": 0.0, "eos_token_id": [2, 19]})
     case("beam4_max_length", {"max_length": 11, "num_beams": 4, "num_return_sequences": 2})
     return {"vocab": VOCAB, "eos": EOS, "pad": PAD, "max_positions": MAX_POS, "cases": cases}
 
