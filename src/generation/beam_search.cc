@@ -78,7 +78,8 @@ class BeamSearch final : public Search {
     for (Beam& b : running_) batch.push_back({b.pending, &b.cache, false});
   }
 
-  void consume(const float* logits, uint64_t request, std::vector<Generator::Event>& events) override {
+  void consume(const float* logits, uint64_t request,
+               std::vector<Generator::Event>& events) override {
     const int64_t v = ctx_->vocab_size;
     const size_t n = num_beams_;
     const int64_t prompt_len = static_cast<int64_t>(ctx_->prompt.size());
@@ -89,7 +90,8 @@ class BeamSearch final : public Search {
       if (generated_ == 0 && b > 0) {
         std::copy(acc.data(), acc.data() + v, row);  // every beam holds the prompt
       } else {
-        std::copy(logits + (generated_ == 0 ? 0 : b * v), logits + (generated_ == 0 ? v : (b + 1) * v), row);
+        std::copy(logits + (generated_ == 0 ? 0 : b * v),
+                  logits + (generated_ == 0 ? v : (b + 1) * v), row);
         log_softmax_inplace({row, static_cast<size_t>(v)});
         full_ = ctx_->prompt;
         full_.insert(full_.end(), running_[b].gen.begin(), running_[b].gen.end());
@@ -130,7 +132,8 @@ class BeamSearch final : public Search {
     ++generated_;
     // g. whole-search stopping: the early-stop heuristic and the flags above.
     update_heuristic(prompt_len);
-    const bool all_finished = std::all_of(slots_.begin(), slots_.end(), [](const Slot& s) { return s.finished; });
+    const bool all_finished =
+        std::all_of(slots_.begin(), slots_.end(), [](const Slot& s) { return s.finished; });
     const bool exists_open = !(all_finished && ctx_->config.early_stopping == EarlyStopping::kTrue);
     if (!(heuristic_unsatisfied_ && exists_open && !all_hit)) finish(request, events);
   }
@@ -151,7 +154,8 @@ class BeamSearch final : public Search {
       GeneratedSequence s;
       s.tokens = slots_[i].gen;
       s.score = slots_[i].score;
-      s.finish_reason = cancelled_ && !slots_[i].finished ? FinishReason::kCancelled : slots_[i].reason;
+      s.finish_reason =
+          cancelled_ && !slots_[i].finished ? FinishReason::kCancelled : slots_[i].reason;
       out.sequences.push_back(std::move(s));
     }
     return out;
@@ -183,8 +187,10 @@ class BeamSearch final : public Search {
   void update_finished(const std::vector<Candidate>& cand) {
     const size_t n = num_beams_;
     const auto& cfg = ctx_->config;
-    const float denom = static_cast<float>(std::pow(static_cast<double>(generated_ + 1), cfg.length_penalty));
-    const bool all_finished = std::all_of(slots_.begin(), slots_.end(), [](const Slot& s) { return s.finished; });
+    const float denom =
+        static_cast<float>(std::pow(static_cast<double>(generated_ + 1), cfg.length_penalty));
+    const bool all_finished =
+        std::all_of(slots_.begin(), slots_.end(), [](const Slot& s) { return s.finished; });
     const bool full = all_finished && cfg.early_stopping == EarlyStopping::kTrue;
     std::vector<float> merged;
     for (const Slot& s : slots_) merged.push_back(s.score);
@@ -239,8 +245,8 @@ class BeamSearch final : public Search {
     const int64_t best_len = cfg.early_stopping == EarlyStopping::kNever && cfg.length_penalty > 0.0
                                  ? ctx_->max_length - prompt_len
                                  : generated_;
-    const float best = running_scores_[0] /
-                       static_cast<float>(std::pow(static_cast<double>(best_len), cfg.length_penalty));
+    const float best = running_scores_[0] / static_cast<float>(std::pow(
+                                                static_cast<double>(best_len), cfg.length_penalty));
     float worst_all = slots_[0].score;
     for (const Slot& s : slots_) worst_all = std::min(worst_all, s.score);
     bool improvable = false;

@@ -16,7 +16,7 @@ struct Generator::Impl {
   const models::DecoderModel* model = nullptr;
   const tok::Tokenizer* tokenizer = nullptr;
   std::shared_ptr<const std::vector<std::string>> token_strings;  // built on first stop_strings
-  std::map<uint64_t, std::unique_ptr<Search>> running;  // in request order
+  std::map<uint64_t, std::unique_ptr<Search>> running;            // in request order
   std::map<uint64_t, GenerationResult> done;
   uint64_t next_id = 1;
 
@@ -24,19 +24,21 @@ struct Generator::Impl {
                                                        const GenerationConfig& config);
 };
 
-Result<std::shared_ptr<RequestContext>> Generator::Impl::make_context(std::vector<int64_t> prompt,
-                                                                      const GenerationConfig& config) {
+Result<std::shared_ptr<RequestContext>> Generator::Impl::make_context(
+    std::vector<int64_t> prompt, const GenerationConfig& config) {
   Status s = config.validate();
   if (!s.ok()) return s;
   const int64_t vocab = model->vocab_size();
   if (prompt.empty()) {
     // transformers starts from bos_token_id when no input is given.
-    if (!config.bos_token_id) return Status::invalid_argument("generate: empty prompt and no bos_token_id");
+    if (!config.bos_token_id)
+      return Status::invalid_argument("generate: empty prompt and no bos_token_id");
     prompt.push_back(*config.bos_token_id);
   }
   for (int64_t t : prompt) {
     if (t < 0 || t >= vocab) {
-      return Status::invalid_argument(fmt::format("generate: prompt token {} is outside the vocabulary ({})", t, vocab));
+      return Status::invalid_argument(
+          fmt::format("generate: prompt token {} is outside the vocabulary ({})", t, vocab));
     }
   }
   auto ctx = std::make_shared<RequestContext>();
@@ -46,11 +48,13 @@ Result<std::shared_ptr<RequestContext>> Generator::Impl::make_context(std::vecto
   ctx->max_length = config.resolved_max_length(prompt_len, model->max_positions());
   ctx->min_length = config.resolved_min_length(prompt_len);
   if (prompt_len >= ctx->max_length) {
-    return Status::invalid_argument(fmt::format(
-        "generate: the prompt has {} tokens but max_length is {} (set max_new_tokens)", prompt_len, ctx->max_length));
+    return Status::invalid_argument(
+        fmt::format("generate: the prompt has {} tokens but max_length is {} (set max_new_tokens)",
+                    prompt_len, ctx->max_length));
   }
   ctx->prompt = std::move(prompt);
-  auto processors = catch_errors([&]() { return build_logits_processors(config, ctx->min_length); });
+  auto processors =
+      catch_errors([&]() { return build_logits_processors(config, ctx->min_length); });
   if (!processors.ok()) return processors.status();
   ctx->processors = std::move(*processors);
   if (!config.stop_strings.empty()) {
@@ -62,7 +66,8 @@ Result<std::shared_ptr<RequestContext>> Generator::Impl::make_context(std::vecto
     }
     ctx->stop = std::make_unique<StopStringMatcher>(config.stop_strings, token_strings);
   }
-  ctx->seed = config.seed ? *config.seed : std::random_device{}() * 0x100000001ull + std::random_device{}();
+  ctx->seed =
+      config.seed ? *config.seed : std::random_device{}() * 0x100000001ull + std::random_device{}();
   return ctx;
 }
 
@@ -107,8 +112,10 @@ Result<std::vector<Generator::Event>> Generator::step() {
     if (batch.empty()) return events;
     Tensor logits = impl_->model->forward(batch);
     if (logits.dtype() != DType::kF32 || logits.ndim() != 2 ||
-        logits.dim(0) != static_cast<int64_t>(batch.size()) || logits.dim(1) != impl_->model->vocab_size()) {
-      throw Error(StatusCode::kInternal, "generate: the model returned logits of an unexpected shape");
+        logits.dim(0) != static_cast<int64_t>(batch.size()) ||
+        logits.dim(1) != impl_->model->vocab_size()) {
+      throw Error(StatusCode::kInternal,
+                  "generate: the model returned logits of an unexpected shape");
     }
     const Tensor contiguous = logits.contiguous();
     const float* data = contiguous.data<float>();
@@ -128,12 +135,15 @@ Result<std::vector<Generator::Event>> Generator::step() {
   });
 }
 
-bool Generator::has_running() const { return !impl_->running.empty(); }
+bool Generator::has_running() const {
+  return !impl_->running.empty();
+}
 
 Result<GenerationResult> Generator::take(uint64_t request) {
   auto it = impl_->done.find(request);
   if (it == impl_->done.end()) {
-    return Status::not_found(fmt::format("generator: request {} has no result (running or taken)", request));
+    return Status::not_found(
+        fmt::format("generator: request {} has no result (running or taken)", request));
   }
   GenerationResult r = std::move(it->second);
   impl_->done.erase(it);
@@ -152,7 +162,8 @@ Result<std::vector<GenerationResult>> generate(const models::DecoderModel& model
   std::map<uint64_t, size_t> prompt_of;
   for (size_t i = 0; i < prompts.size(); ++i) {
     auto id = generator.add(prompts[i], c);
-    if (!id.ok()) return Status(id.status().code(), fmt::format("prompt {}: {}", i, id.status().message()));
+    if (!id.ok())
+      return Status(id.status().code(), fmt::format("prompt {}: {}", i, id.status().message()));
     prompt_of[*id] = i;
   }
   while (generator.has_running()) {

@@ -20,7 +20,8 @@ using nlohmann::json;
 
 int64_t get_int(const json& v, std::string_view key) {
   if (v.is_number_integer()) return v.get<int64_t>();
-  if (v.is_number_float() && v.get<double>() == static_cast<double>(static_cast<int64_t>(v.get<double>()))) {
+  if (v.is_number_float() &&
+      v.get<double>() == static_cast<double>(static_cast<int64_t>(v.get<double>()))) {
     return static_cast<int64_t>(v.get<double>());
   }
   bad(key, "an integer");
@@ -127,7 +128,8 @@ bool apply_key(GenerationConfig& c, const std::string& key, const json& v) {
 
 Result<GenerationConfig> parse_object(const json& j, bool from_file) {
   return catch_errors([&]() -> GenerationConfig {
-    if (!j.is_object()) throw Error(StatusCode::kInvalidArgument, "generation config: not a JSON object");
+    if (!j.is_object())
+      throw Error(StatusCode::kInvalidArgument, "generation config: not a JSON object");
     GenerationConfig c;
     for (const auto& [key, value] : j.items()) apply_key(c, key, value);
     // transformers treats a stored max_length equal to its default (20) as "not set": generate()
@@ -147,7 +149,9 @@ Result<json> read_json(const std::filesystem::path& path) {
 
 }  // namespace
 
-Result<GenerationConfig> GenerationConfig::from_json(const json& j) { return parse_object(j, true); }
+Result<GenerationConfig> GenerationConfig::from_json(const json& j) {
+  return parse_object(j, true);
+}
 
 Result<GenerationConfig> GenerationConfig::from_model_config(const json& config) {
   // GenerationConfig.from_model_config reads every generation attribute config.json holds; in
@@ -178,7 +182,8 @@ Result<GenerationConfig> GenerationConfig::load(const std::filesystem::path& fol
 
 Status GenerationConfig::update(const json& overrides) {
   auto r = catch_errors([&]() -> bool {
-    if (!overrides.is_object()) throw Error(StatusCode::kInvalidArgument, "generate overrides: not a JSON object");
+    if (!overrides.is_object())
+      throw Error(StatusCode::kInvalidArgument, "generate overrides: not a JSON object");
     for (const auto& [key, value] : overrides.items()) {
       if (!apply_key(*this, key, value)) {
         throw Error(StatusCode::kInvalidArgument,
@@ -246,8 +251,9 @@ json GenerationConfig::to_json() const {
   j["presence_penalty"] = presence_penalty;
   j["frequency_penalty"] = frequency_penalty;
   j["length_penalty"] = length_penalty;
-  j["early_stopping"] = early_stopping == EarlyStopping::kNever ? json("never")
-                                                                 : json(early_stopping == EarlyStopping::kTrue);
+  j["early_stopping"] = early_stopping == EarlyStopping::kNever
+                            ? json("never")
+                            : json(early_stopping == EarlyStopping::kTrue);
   if (eos_token_id.empty()) {
     j["eos_token_id"] = nullptr;
   } else if (eos_token_id.size() == 1) {

@@ -16,9 +16,13 @@ namespace {
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
-[[noreturn]] void invalid(std::string msg) { throw Error(StatusCode::kInvalidArgument, msg); }
+[[noreturn]] void invalid(std::string msg) {
+  throw Error(StatusCode::kInvalidArgument, msg);
+}
 
-bool in_vocab(int64_t id, size_t vocab) { return id >= 0 && static_cast<size_t>(id) < vocab; }
+bool in_vocab(int64_t id, size_t vocab) {
+  return id >= 0 && static_cast<size_t>(id) < vocab;
+}
 
 // softmax in float32 as torch's CPU kernel: exp(x - max) * (1 / sum).
 std::vector<float> softmax_f32(std::span<const float> x) {
@@ -47,7 +51,8 @@ std::vector<int64_t> argsort_ascending(std::span<const float> x) {
 class RepetitionPenalty final : public LogitsProcessor {
  public:
   explicit RepetitionPenalty(double penalty) : penalty_(static_cast<float>(penalty)) {
-    if (!(penalty > 0)) invalid(fmt::format("repetition_penalty has to be strictly positive, got {}", penalty));
+    if (!(penalty > 0))
+      invalid(fmt::format("repetition_penalty has to be strictly positive, got {}", penalty));
   }
   void apply(const SequenceView& seq, std::span<float> scores) const override {
     std::set<int64_t> seen(seq.tokens.begin(), seq.tokens.end());
@@ -70,8 +75,9 @@ class PresenceFrequencyPenalty final : public LogitsProcessor {
       : presence_(static_cast<float>(presence)), frequency_(static_cast<float>(frequency)) {}
   void apply(const SequenceView& seq, std::span<float> scores) const override {
     std::vector<std::pair<int64_t, int64_t>> counts;  // (token, count), small
-    std::vector<int64_t> gen(seq.tokens.begin() + std::min<int64_t>(seq.prompt_length, seq.tokens.size()),
-                             seq.tokens.end());
+    std::vector<int64_t> gen(
+        seq.tokens.begin() + std::min<int64_t>(seq.prompt_length, seq.tokens.size()),
+        seq.tokens.end());
     std::sort(gen.begin(), gen.end());
     for (size_t i = 0; i < gen.size();) {
       size_t j = i;
@@ -134,7 +140,8 @@ class NoBadWords final : public LogitsProcessor {
       if (w.size() > 1) {
         if (w.size() > t.size()) continue;
         const size_t prefix = w.size() - 1;
-        if (!std::equal(w.begin(), w.end() - 1, t.end() - static_cast<std::ptrdiff_t>(prefix))) continue;
+        if (!std::equal(w.begin(), w.end() - 1, t.end() - static_cast<std::ptrdiff_t>(prefix)))
+          continue;
       }
       scores[w.back()] += kNegInf;
     }
@@ -147,8 +154,10 @@ class NoBadWords final : public LogitsProcessor {
 
 class MinLength final : public LogitsProcessor {
  public:
-  MinLength(int64_t min_length, std::vector<int64_t> eos) : min_length_(min_length), eos_(std::move(eos)) {
-    if (min_length < 0) invalid(fmt::format("min_length has to be non-negative, got {}", min_length));
+  MinLength(int64_t min_length, std::vector<int64_t> eos)
+      : min_length_(min_length), eos_(std::move(eos)) {
+    if (min_length < 0)
+      invalid(fmt::format("min_length has to be non-negative, got {}", min_length));
   }
   void apply(const SequenceView& seq, std::span<float> scores) const override {
     if (static_cast<int64_t>(seq.tokens.size()) >= min_length_) return;
@@ -255,7 +264,8 @@ class MinP final : public LogitsProcessor {
 class Typical final : public LogitsProcessor {
  public:
   Typical(double mass, int64_t min_keep) : mass_(static_cast<float>(mass)), min_keep_(min_keep) {
-    if (!(mass > 0 && mass < 1)) invalid(fmt::format("typical_p has to be in (0, 1), got {}", mass));
+    if (!(mass > 0 && mass < 1))
+      invalid(fmt::format("typical_p has to be in (0, 1), got {}", mass));
     if (min_keep < 1) invalid("min_tokens_to_keep has to be >= 1");
   }
   void apply(const SequenceView&, std::span<float> scores) const override {
@@ -312,7 +322,8 @@ void LogitsProcessorList::apply(const SequenceView& sequence, std::span<float> s
 std::unique_ptr<LogitsProcessor> make_repetition_penalty(double penalty) {
   return std::make_unique<RepetitionPenalty>(penalty);
 }
-std::unique_ptr<LogitsProcessor> make_presence_frequency_penalty(double presence, double frequency) {
+std::unique_ptr<LogitsProcessor> make_presence_frequency_penalty(double presence,
+                                                                 double frequency) {
   return std::make_unique<PresenceFrequencyPenalty>(presence, frequency);
 }
 std::unique_ptr<LogitsProcessor> make_no_repeat_ngram(int64_t ngram_size) {
@@ -351,7 +362,8 @@ LogitsProcessorList build_logits_processors(const GenerationConfig& c, int64_t m
   if (!c.bad_words_ids.empty()) list.add(make_no_bad_words(c.bad_words_ids, c.eos_token_id));
   // MinLength and MinNewTokensLength (both added by transformers when min_new_tokens is set, with
   // the same threshold for an unpadded sequence) are one processor here.
-  if (min_length > 0 && !c.eos_token_id.empty()) list.add(make_min_length(min_length, c.eos_token_id));
+  if (min_length > 0 && !c.eos_token_id.empty())
+    list.add(make_min_length(min_length, c.eos_token_id));
   if (c.do_sample) {
     // Beam sampling keeps one non-eos token beyond the eos ids.
     const int64_t keep = c.num_beams > 1 ? static_cast<int64_t>(c.eos_token_id.size()) + 1 : 1;

@@ -35,7 +35,8 @@ class SampleSearch final : public Search {
     }
   }
 
-  void consume(const float* logits, uint64_t request, std::vector<Generator::Event>& events) override {
+  void consume(const float* logits, uint64_t request,
+               std::vector<Generator::Event>& events) override {
     const int64_t v = ctx_->vocab_size;
     if (!prefilled_) {
       // The prompt ran once (copy 0); every copy starts from that row and a clone of the cache.
@@ -84,7 +85,8 @@ class SampleSearch final : public Search {
     FinishReason reason = FinishReason::kNone;
   };
 
-  void advance(size_t j, const float* row, uint64_t request, std::vector<Generator::Event>& events) {
+  void advance(size_t j, const float* row, uint64_t request,
+               std::vector<Generator::Event>& events) {
     Copy& c = copies_[j];
     const int64_t v = ctx_->vocab_size;
     scores_.assign(row, row + v);

@@ -31,7 +31,8 @@ class Search {
  public:
   virtual ~Search() = default;
   virtual void collect(std::vector<models::DecoderSequence>& batch) = 0;
-  virtual void consume(const float* logits, uint64_t request, std::vector<Generator::Event>& events) = 0;
+  virtual void consume(const float* logits, uint64_t request,
+                       std::vector<Generator::Event>& events) = 0;
   virtual bool finished() const = 0;
   virtual void cancel() = 0;
   virtual GenerationResult result() = 0;

@@ -33,7 +33,9 @@ Status TextStreamer::put_prompt(std::span<const int64_t> ids) {
   return Status();
 }
 
-Status TextStreamer::put(int64_t id) { return feed(id, true); }
+Status TextStreamer::put(int64_t id) {
+  return feed(id, true);
+}
 
 Status TextStreamer::feed(int64_t id, bool emit) {
   if (id < 0 || id > static_cast<int64_t>(UINT32_MAX)) {

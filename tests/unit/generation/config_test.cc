@@ -54,7 +54,8 @@ TEST(GenerationConfigTest, OverridesAndValidation) {
   EXPECT_FALSE(c.update(json::parse(R"({"no_such_flag": 1})")).ok());
   EXPECT_FALSE(c.update(json::parse(R"({"top_k": "ten"})")).ok());
   ASSERT_TRUE(c.update(json::parse(R"({"eos_token_id": 7, "early_stopping": true, "num_beams": 4,
-                                       "num_return_sequences": 2, "length_penalty": 0.5})")).ok());
+                                       "num_return_sequences": 2, "length_penalty": 0.5})"))
+                  .ok());
   EXPECT_EQ(c.eos_token_id, std::vector<int64_t>{7});
   EXPECT_EQ(c.early_stopping, EarlyStopping::kTrue);
   EXPECT_TRUE(c.validate().ok());
@@ -79,9 +80,11 @@ TEST(GenerationConfigTest, OverridesAndValidation) {
 }
 
 TEST(GenerationConfigTest, LoadFallsBackToConfigJson) {
-  const auto dir = std::filesystem::temp_directory_path() / ("mlhub_genconfig_" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("mlhub_genconfig_" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
-  std::ofstream(dir / "config.json") << R"({"model_type": "llama", "bos_token_id": 1, "eos_token_id": 2,
+  std::ofstream(dir / "config.json")
+      << R"({"model_type": "llama", "bos_token_id": 1, "eos_token_id": 2,
                                            "pad_token_id": 0, "max_position_embeddings": 2048})";
   auto c = GenerationConfig::load(dir);
   ASSERT_TRUE(c.ok()) << c.status().to_string();

@@ -48,7 +48,8 @@ class FakeDecoder final : public models::DecoderModel {
     ++forwards;
     int64_t rows = 0;
     for (const auto& s : batch) {
-      if (s.tokens.empty() || !s.cache) throw Error(StatusCode::kInvalidArgument, "fake: empty sequence");
+      if (s.tokens.empty() || !s.cache)
+        throw Error(StatusCode::kInvalidArgument, "fake: empty sequence");
       rows += s.all_logits ? static_cast<int64_t>(s.tokens.size()) : 1;
       max_batch = std::max<int64_t>(max_batch, static_cast<int64_t>(batch.size()));
     }
@@ -58,12 +59,14 @@ class FakeDecoder final : public models::DecoderModel {
       models::KvCache& cache = *s.cache;
       const int64_t start = cache.length();
       const int64_t n = static_cast<int64_t>(s.tokens.size());
-      if (start + n > kMaxPositions) throw Error(StatusCode::kInvalidArgument, "fake: past the context");
+      if (start + n > kMaxPositions)
+        throw Error(StatusCode::kInvalidArgument, "fake: past the context");
       int64_t prev = start > 0 ? cache.tokens()[start - 1] : kVocab;
       const int64_t row = cache.reserve(n);
       for (int64_t i = 0; i < n; ++i) {
         const int64_t t = s.tokens[i];
-        if (t < 0 || t >= kVocab) throw Error(StatusCode::kInvalidArgument, "fake: token out of range");
+        if (t < 0 || t >= kVocab)
+          throw Error(StatusCode::kInvalidArgument, "fake: token out of range");
         cache.keys(0)[row + i] = static_cast<float>(t);
         cache.values(0)[row + i] = 0.0f;
         if (s.all_logits || i == n - 1) {
@@ -85,7 +88,8 @@ class FakeDecoder final : public models::DecoderModel {
 };
 
 inline nlohmann::json load_golden(const std::string& name) {
-  const std::filesystem::path p = std::filesystem::path(MLHUB_SOURCE_DIR) / "tests/golden/generation" / name;
+  const std::filesystem::path p =
+      std::filesystem::path(MLHUB_SOURCE_DIR) / "tests/golden/generation" / name;
   std::ifstream in(p);
   if (!in) throw std::runtime_error("missing golden " + p.string());
   return nlohmann::json::parse(in)["data"];

@@ -45,7 +45,8 @@ TEST_P(GoldenGenerate, MatchesTransformers) {
     ASSERT_EQ(seqs.size(), want["rows"].size()) << "prompt " << p;
     for (size_t i = 0; i < seqs.size(); ++i) {
       const auto row = want["rows"][i].get<std::vector<int64_t>>();
-      EXPECT_EQ(filled(seqs[i], row.size(), fill), row) << GetParam() << " prompt " << p << " sequence " << i;
+      EXPECT_EQ(filled(seqs[i], row.size(), fill), row)
+          << GetParam() << " prompt " << p << " sequence " << i;
       EXPECT_LE(seqs[i].tokens.size(), row.size());
       if (want.contains("scores")) {
         const float ws = testing::golden_float(want["scores"][i]);
@@ -180,7 +181,8 @@ TEST(GenerateTest, RejectsBadRequests) {
   EXPECT_TRUE(generate(model, {{}}, c).ok());
   EXPECT_EQ(generate(model, {{40}}, c).status().code(), StatusCode::kInvalidArgument);  // vocab
   c.stop_strings = {"x"};
-  EXPECT_EQ(generate(model, {{3}}, c).status().code(), StatusCode::kInvalidArgument);  // no tokenizer
+  EXPECT_EQ(generate(model, {{3}}, c).status().code(),
+            StatusCode::kInvalidArgument);  // no tokenizer
   c = base_config();
   c.max_new_tokens.reset();
   c.max_length = 3;

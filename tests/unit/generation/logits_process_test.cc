@@ -33,13 +33,15 @@ std::unique_ptr<LogitsProcessor> processor_for(const json& a) {
   throw std::runtime_error("unknown processor " + a.dump());
 }
 
-void expect_rows_equal(const std::vector<float>& got, const std::vector<float>& want, const std::string& what) {
+void expect_rows_equal(const std::vector<float>& got, const std::vector<float>& want,
+                       const std::string& what) {
   ASSERT_EQ(got.size(), want.size());
   for (size_t i = 0; i < got.size(); ++i) {
     if (std::isinf(want[i]) || std::isinf(got[i])) {
       EXPECT_EQ(got[i], want[i]) << what << " index " << i;
     } else {
-      EXPECT_NEAR(got[i], want[i], 1e-6f * std::max(1.0f, std::fabs(want[i]))) << what << " index " << i;
+      EXPECT_NEAR(got[i], want[i], 1e-6f * std::max(1.0f, std::fabs(want[i])))
+          << what << " index " << i;
     }
   }
 }
@@ -61,7 +63,8 @@ TEST(LogitsProcessTest, EachProcessorMatchesTransformers) {
         std::vector<float> want = before;
         for (int64_t i : c["masked"][r].get<std::vector<int64_t>>()) want[i] = -INFINITY;
         // Exact: these processors only write -inf.
-        for (size_t i = 0; i < want.size(); ++i) EXPECT_EQ(scores[i], want[i]) << what << " index " << i;
+        for (size_t i = 0; i < want.size(); ++i)
+          EXPECT_EQ(scores[i], want[i]) << what << " index " << i;
       } else {
         expect_rows_equal(scores, row_of(c["expected"][r]), what);
       }
@@ -78,11 +81,14 @@ TEST(LogitsProcessTest, ListFromConfigMatchesGenerateOrder) {
     GenerationConfig config;
     ASSERT_TRUE(config.update(l["config"]).ok());
     const int64_t prompt_len = l["prompt_length"];
-    LogitsProcessorList list = build_logits_processors(config, config.resolved_min_length(prompt_len));
+    LogitsProcessorList list =
+        build_logits_processors(config, config.resolved_min_length(prompt_len));
     // transformers adds MinLength and MinNewTokensLength with one threshold; we add one.
     std::vector<std::string> want;
     for (const json& name : l["classes"]) {
-      if (name == "MinNewTokensLengthLogitsProcessor" && !want.empty() && want.back() == "MinLengthLogitsProcessor") continue;
+      if (name == "MinNewTokensLengthLogitsProcessor" && !want.empty() &&
+          want.back() == "MinLengthLogitsProcessor")
+        continue;
       want.push_back(name);
     }
     std::vector<std::string> got;

@@ -38,7 +38,8 @@ TEST(SamplingTest, DrawsFollowTheWarpedDistribution) {
   list.apply({tokens, 1}, scores);
   std::vector<double> p(scores.size());
   double total = 0;
-  for (size_t i = 0; i < scores.size(); ++i) total += p[i] = std::isinf(scores[i]) ? 0.0 : std::exp(scores[i]);
+  for (size_t i = 0; i < scores.size(); ++i)
+    total += p[i] = std::isinf(scores[i]) ? 0.0 : std::exp(scores[i]);
   for (double& v : p) v /= total;
   Rng rng(2024);
   const int n = 200000;

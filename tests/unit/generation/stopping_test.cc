@@ -37,21 +37,21 @@ TEST(StoppingTest, StopStringsMatchTransformersOnRealTokenizers) {
 }
 
 TEST(StoppingTest, StopStringMustOverlapTheLastToken) {
-  auto table = std::make_shared<const std::vector<std::string>>(
-      std::vector<std::string>{"st", "op", "opera", "sto", "pper", "las", "topper", "s", "to", "pped", "at", "stop", ""});
+  auto table = std::make_shared<const std::vector<std::string>>(std::vector<std::string>{
+      "st", "op", "opera", "sto", "pper", "las", "topper", "s", "to", "pped", "at", "stop", ""});
   StopStringMatcher m({"stop"}, table);
   auto t = [&](std::vector<int64_t> ids) { return m.matches(ids); };
   // transformers' docstring examples.
-  EXPECT_TRUE(t({0, 1}));      // st op
-  EXPECT_TRUE(t({11}));        // stop
-  EXPECT_TRUE(t({0, 2}));      // st opera
-  EXPECT_TRUE(t({3, 4}));      // sto pper
-  EXPECT_TRUE(t({5, 6}));      // las topper
-  EXPECT_TRUE(t({7, 8, 9}));   // s to pped
-  EXPECT_FALSE(t({11, 10}));   // stop at
-  EXPECT_FALSE(t({0, 1, 10})); // st op at
-  EXPECT_FALSE(t({1}));        // op (the tokens run out before "st")
-  EXPECT_FALSE(t({11, 12}));   // an empty last token overlaps nothing
+  EXPECT_TRUE(t({0, 1}));       // st op
+  EXPECT_TRUE(t({11}));         // stop
+  EXPECT_TRUE(t({0, 2}));       // st opera
+  EXPECT_TRUE(t({3, 4}));       // sto pper
+  EXPECT_TRUE(t({5, 6}));       // las topper
+  EXPECT_TRUE(t({7, 8, 9}));    // s to pped
+  EXPECT_FALSE(t({11, 10}));    // stop at
+  EXPECT_FALSE(t({0, 1, 10}));  // st op at
+  EXPECT_FALSE(t({1}));         // op (the tokens run out before "st")
+  EXPECT_FALSE(t({11, 12}));    // an empty last token overlaps nothing
 }
 
 TEST(StoppingTest, GenerateStopsOnAStopStringAcrossTokens) {
@@ -87,7 +87,8 @@ TEST(StoppingTest, GenerateStopsOnAStopStringAcrossTokens) {
     all.insert(all.end(), b.tokens.begin(), b.tokens.end());
     auto t = tok->decode(all);
     ASSERT_TRUE(t.ok());
-    const bool ends_with_stop = t->size() >= text->size() && t->find(*text, t->size() - text->size()) != std::string::npos;
+    const bool ends_with_stop =
+        t->size() >= text->size() && t->find(*text, t->size() - text->size()) != std::string::npos;
     EXPECT_EQ(b.finish_reason == FinishReason::kStopString, ends_with_stop) << *t;
   }
 }

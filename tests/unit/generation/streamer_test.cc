@@ -30,7 +30,8 @@ void check_tokenizer(const std::string& name) {
   ASSERT_TRUE(p.ok() && a.ok());
   std::vector<int64_t> all(a->ids.begin(), a->ids.end());
   const size_t np = p->ids.size();
-  ASSERT_TRUE(std::equal(p->ids.begin(), p->ids.end(), a->ids.begin())) << "prompt is not a token prefix";
+  ASSERT_TRUE(std::equal(p->ids.begin(), p->ids.end(), a->ids.begin()))
+      << "prompt is not a token prefix";
   auto full = tok->decode(a->ids);
   auto prompt_text = tok->decode(p->ids);
   ASSERT_TRUE(full.ok() && prompt_text.ok());
@@ -38,7 +39,8 @@ void check_tokenizer(const std::string& name) {
   for (bool skip : {true, false}) {
     Streamed out;
     size_t held = 0;  // tokens that released nothing
-    TextStreamer s(*tok, [&](std::string_view piece) { out.pieces.emplace_back(piece); }, skip);
+    TextStreamer s(
+        *tok, [&](std::string_view piece) { out.pieces.emplace_back(piece); }, skip);
     ASSERT_TRUE(s.put_prompt(std::span<const int64_t>(all.data(), np)).ok());
     const size_t before = out.pieces.size();
     for (size_t i = np; i < all.size(); ++i) {
@@ -59,8 +61,12 @@ void check_tokenizer(const std::string& name) {
   }
 }
 
-TEST(StreamerTest, Gpt2ByteLevel) { check_tokenizer("gpt2"); }
-TEST(StreamerTest, Llama2ByteFallback) { check_tokenizer("llama-2"); }
+TEST(StreamerTest, Gpt2ByteLevel) {
+  check_tokenizer("gpt2");
+}
+TEST(StreamerTest, Llama2ByteFallback) {
+  check_tokenizer("llama-2");
+}
 
 TEST(StreamerTest, EndFlushesIncompleteBytes) {
   auto tok = tok::Tokenizer::from_file(tokenizer_path("llama-2"));
