@@ -274,7 +274,8 @@ class Generator {
   // Finishes a request now (kCancelled); its result stays available through take().
   void cancel(uint64_t request);
   // One forward over every running request. Returns one event per running greedy/sampling
-  // sequence (its new token) and one per finishing beam request.
+  // sequence (its new token) and one per finishing beam request. When the model fails (its
+  // error is returned) the running requests are left in an unspecified state: cancel them.
   Result<std::vector<Event>> step();
   bool has_running() const;
   // The result of a finished request, once; kNotFound while running or after take().
