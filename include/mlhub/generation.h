@@ -201,7 +201,7 @@ Result<std::vector<std::string>> token_strings_for(const tok::Tokenizer& tokeniz
 
 // Turns generated ids into text pieces for a callback. A piece never splits a UTF-8 character or
 // a byte-fallback sequence: incomplete bytes are held until the token that completes them (the
-// tokenizer's DecodeStream). Unlike transformers' TextStreamer, text is released at every
+// window algorithm of the Rust DecodeStream, with an end() flush). Unlike transformers' TextStreamer, text is released at every
 // complete character instead of at word boundaries (docs/generation.md says why).
 class TextStreamer {
  public:
@@ -293,6 +293,5 @@ Result<std::vector<GenerationResult>> generate(const models::DecoderModel& model
                                                const std::vector<std::vector<int64_t>>& prompts,
                                                const GenerationConfig& config,
                                                const GenerateOptions& options = {});
-
 
 }  // namespace mlhub::generation
