@@ -76,5 +76,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     (void)checksum(*t);
   }
   (void)f->checkpoint();
+  auto hf = mlhub::io::gguf_to_hf(*f);
+  if (!hf.ok()) {
+    const auto code = hf.status().code();
+    CHECK(code == StatusCode::kCorruption || code == StatusCode::kUnimplemented ||
+          code == StatusCode::kInvalidArgument || code == StatusCode::kOutOfRange);
+  } else {
+    CHECK(hf->config.is_object());
+    for (const std::string& name : hf->tensors.names()) (void)checksum(hf->tensors.get(name));
+  }
   return 0;
 }
