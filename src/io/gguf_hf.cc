@@ -246,19 +246,6 @@ void replace_all(std::string& s, std::string_view from, std::string_view to) {
     s.replace(pos, from.size(), to);
 }
 
-// The metadata value as _gguf_parse_value gives it: one-element arrays become their element.
-json parsed_value(const GgufFile& f, const std::string& key, std::string_view arch,
-                  std::string_view updated) {
-  json v = f.value_json(key);
-  if (v.is_array() && v.size() == 1) v = json(v[0]);
-  if (v.is_string()) {
-    std::string s = v.get<std::string>();
-    if (s.find(arch) != std::string::npos) replace_all(s, arch, updated);
-    v = s;
-  }
-  return v;
-}
-
 const std::vector<Rename> kGeneralConfig = {{"architecture", "model_type"},
                                             {"name", "_model_name_or_path"}};
 const std::vector<Rename> kTokenizerConfig = {{"ggml.bos_token_id", "bos_token_id"},
@@ -284,10 +271,10 @@ json parsed_config(const GgufFile& f, std::string_view arch, std::string_view up
     else if (const ArchSpec* a = find_arch(prefix)) table = &a->config;
     if (table == nullptr || dot == std::string::npos) continue;
     for (const Rename& r : *table)
-      if (r.gguf == rest && !r.hf.empty()) c[std::string(r.hf)] = parsed_value(f, raw_key, arch, updated);
+      if (r.gguf == rest && !r.hf.empty()) c[std::string(r.hf)] = gguf_parsed_value(f, raw_key, arch, updated);
   }
   if (!c.contains("vocab_size") && f.contains("tokenizer.ggml.tokens")) {
-    const json tokens = parsed_value(f, "tokenizer.ggml.tokens", arch, updated);
+    const json tokens = gguf_parsed_value(f, "tokenizer.ggml.tokens", arch, updated);
     if (tokens.is_array() || tokens.is_string())
       c["vocab_size"] = tokens.is_array() ? tokens.size() : tokens.get<std::string>().size();
   }
@@ -316,6 +303,36 @@ json config_json(const ArchSpec& spec, const json& parsed) {
 
 }  // namespace
 
+
+// The metadata value as _gguf_parse_value gives it: one-element arrays become their element.
+json gguf_parsed_value(const GgufFile& f, const std::string& key, std::string_view arch,
+                  std::string_view updated) {
+  json v = f.value_json(key);
+  if (v.is_array() && v.size() == 1) v = json(v[0]);
+  if (v.is_string()) {
+    std::string s = v.get<std::string>();
+    if (s.find(arch) != std::string::npos) replace_all(s, arch, updated);
+    v = s;
+  }
+  return v;
+}
+
+std::string gguf_updated_architecture(const GgufFile& f, const std::string& arch) {
+  // llama.cpp writes mistral models as llama; transformers checks general.name (read as a
+  // one-element list, so only a name of exactly "mistral" matches).
+  if (arch.find("llama") != std::string::npos && f.get_string("general.name").ok() &&
+      *f.get_string("general.name") == "mistral")
+    return "mistral";
+  return arch;
+}
+
+std::string gguf_architecture(const GgufFile& f) {
+  if (!f.contains("general.architecture")) corrupt("no general.architecture in the metadata");
+  auto arch = f.get_string("general.architecture");
+  if (!arch.ok()) corrupt(arch.status().message());
+  return *arch;
+}
+
 // Tensor processors and names (gguf_hf_tensors.cc).
 Checkpoint gguf_hf_tensors(const GgufFile& f, std::string_view arch, const json& parsed,
                            const std::vector<std::pair<std::string, std::string>>& names);
@@ -323,16 +340,8 @@ Checkpoint gguf_hf_tensors(const GgufFile& f, std::string_view arch, const json&
 Result<GgufHf> gguf_to_hf(const GgufFile& f) {
   return catch_errors([&] {
     return with_context(f.source(), [&] {
-      if (!f.contains("general.architecture")) corrupt("no general.architecture in the metadata");
-      auto arch_r = f.get_string("general.architecture");
-      if (!arch_r.ok()) corrupt(arch_r.status().message());
-      const std::string arch = *arch_r;
-      // llama.cpp writes mistral models as llama; transformers checks general.name (read as a
-      // one-element list, so only a name of exactly "mistral" matches).
-      std::string updated = arch;
-      if (arch.find("llama") != std::string::npos && f.get_string("general.name").ok() &&
-          *f.get_string("general.name") == "mistral")
-        updated = "mistral";
+      const std::string arch = gguf_architecture(f);
+      const std::string updated = gguf_updated_architecture(f, arch);
       const ArchSpec* spec = find_arch(updated);
       if (spec == nullptr) {
         for (std::string_view other : kOtherTransformersArchs)

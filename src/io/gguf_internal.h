@@ -67,4 +67,14 @@ void gguf_skip_value(GgufCursor& cur, uint32_t type, const std::string& what, in
 // Decodes the (already validated) value of `e` as JSON.
 nlohmann::json gguf_value_json(const GgufData& d, const GgufEntry& e);
 
+// What transformers' load_gguf_checkpoint makes of the file (gguf_hf.cc). Throw mlhub::Error.
+// general.architecture (kCorruption when missing or not a string).
+std::string gguf_architecture(const GgufFile& f);
+// "mistral" for a llama file named exactly "mistral", else `arch` (transformers' rename).
+std::string gguf_updated_architecture(const GgufFile& f, const std::string& arch);
+// A metadata value as _gguf_parse_value reads it: one-element arrays become their element, and
+// `arch` inside strings becomes `updated`.
+nlohmann::json gguf_parsed_value(const GgufFile& f, const std::string& key, std::string_view arch,
+                                 std::string_view updated);
+
 }  // namespace mlhub::io

@@ -1,0 +1,237 @@
+// The tokenizer.json transformers 4.57.3 rebuilds from tokenizer.ggml.* metadata
+// (integrations/ggml.py: GGUFTokenizerSkeleton + the converter of the model type, then the fast
+// tokenizer class of the model type, which adds its special tokens and post-processor).
+//
+// Converted: model type llama (and deci, which transformers converts the same way) with a
+// BPE vocabulary ("gpt2" tokenizer model, the llama-3 / SmolLM2 path of GGUFLlamaConverter)
+// finished by LlamaTokenizerFast. Other converters give kUnimplemented.
+//
+// transformers' quirks are kept, since the point is to tokenize as it does: the "eos_token" it
+// passes is the bos token, tokenizer.ggml.add_bos_token is not read (LlamaTokenizerFast adds bos
+// by default), and decoding cleans up tokenization spaces.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <set>
+
+#include "io/gguf_internal.h"
+
+namespace mlhub::io {
+namespace {
+
+using json = nlohmann::json;
+
+// The tokenizer.ggml.* values transformers reads (GGUF_TOKENIZER_MAPPING["tokenizer"]).
+struct Skeleton {
+  std::string model;  // tokenizer.ggml.model
+  std::vector<std::string> tokens;
+  std::vector<int64_t> token_type;  // empty when absent
+  std::vector<std::string> merges;
+  bool has_merges = false;
+  std::optional<int64_t> bos_id, eos_id, unk_id, pad_id;
+  std::optional<bool> add_prefix_space;  // tokenizer.ggml.add_space_prefix
+};
+
+template <typename T>
+T value_or_corrupt(Result<T> r) {
+  if (!r.ok()) corrupt(r.status().message());
+  return std::move(r).value();
+}
+
+std::optional<int64_t> token_id(const GgufFile& f, const std::string& key, size_t vocab) {
+  if (!f.contains(key)) return std::nullopt;
+  const int64_t id = value_or_corrupt(f.get_int(key));
+  if (id < 0 || static_cast<uint64_t>(id) >= vocab)
+    corrupt(fmt::format("{} {} is outside the vocabulary of {} tokens", key, id, vocab));
+  return id;
+}
+
+Skeleton read_skeleton(const GgufFile& f) {
+  Skeleton s;
+  if (f.contains("tokenizer.ggml.model"))
+    s.model = value_or_corrupt(f.get_string("tokenizer.ggml.model"));
+  if (!f.contains("tokenizer.ggml.tokens")) corrupt("no tokenizer.ggml.tokens in the metadata");
+  s.tokens = value_or_corrupt(f.get_string_array("tokenizer.ggml.tokens"));
+  for (size_t i = 0; i < s.tokens.size(); ++i)
+    if (find_invalid_utf8(s.tokens[i]))
+      corrupt(fmt::format("tokenizer.ggml.tokens[{}] is not valid UTF-8", i));
+  if (f.contains("tokenizer.ggml.token_type")) {
+    s.token_type = value_or_corrupt(f.get_int_array("tokenizer.ggml.token_type"));
+    if (s.token_type.size() != s.tokens.size())
+      corrupt(fmt::format("tokenizer.ggml.token_type has {} entries for {} tokens",
+                          s.token_type.size(), s.tokens.size()));
+  }
+  if (f.contains("tokenizer.ggml.merges")) {
+    s.has_merges = true;
+    s.merges = value_or_corrupt(f.get_string_array("tokenizer.ggml.merges"));
+    for (size_t i = 0; i < s.merges.size(); ++i)
+      if (find_invalid_utf8(s.merges[i]))
+        corrupt(fmt::format("tokenizer.ggml.merges[{}] is not valid UTF-8", i));
+  }
+  const size_t n = s.tokens.size();
+  s.bos_id = token_id(f, "tokenizer.ggml.bos_token_id", n);
+  s.eos_id = token_id(f, "tokenizer.ggml.eos_token_id", n);
+  s.unk_id = token_id(f, "tokenizer.ggml.unknown_token_id", n);
+  s.pad_id = token_id(f, "tokenizer.ggml.padding_token_id", n);
+  if (f.contains("tokenizer.ggml.add_space_prefix"))
+    s.add_prefix_space = value_or_corrupt(f.get_bool("tokenizer.ggml.add_space_prefix"));
+  return s;
+}
+
+json added_token(const std::string& content, int64_t id) {
+  return {{"id", id},          {"content", content}, {"single_word", false}, {"lstrip", false},
+          {"rstrip", false},   {"normalized", false}, {"special", true}};
+}
+
+// BPE vocab ({token: id}, a repeated token keeps its last id, as a Python dict comprehension
+// does) and merges ([[left, right], ...]).
+json bpe_model(const Skeleton& s, const json& unk_token) {
+  json vocab = json::object();
+  for (size_t i = 0; i < s.tokens.size(); ++i) vocab[s.tokens[i]] = i;
+  json merges = json::array();
+  for (size_t i = 0; i < s.merges.size(); ++i) {
+    const std::string& m = s.merges[i];
+    const size_t space = m.find(' ');
+    if (space == std::string::npos || m.find(' ', space + 1) != std::string::npos)
+      corrupt(fmt::format("tokenizer.ggml.merges[{}] \"{}\" is not two tokens split by a space",
+                          i, m));
+    merges.push_back(json::array({m.substr(0, space), m.substr(space + 1)}));
+  }
+  return {{"type", "BPE"},
+          {"dropout", nullptr},
+          {"unk_token", unk_token},
+          {"continuing_subword_prefix", nullptr},
+          {"end_of_word_suffix", nullptr},
+          {"fuse_unk", true},
+          {"byte_fallback", true},
+          {"ignore_merges", false},
+          {"vocab", std::move(vocab)},
+          {"merges", std::move(merges)}};
+}
+
+// LlamaTokenizerFast.update_post_processor with add_bos_token=True, add_eos_token=False.
+json llama_post_processor(const std::string& bos, int64_t bos_id) {
+  const auto special = [&](int type_id) {
+    return json{{"SpecialToken", {{"id", bos}, {"type_id", type_id}}}};
+  };
+  const auto seq = [](const char* id, int type_id) {
+    return json{{"Sequence", {{"id", id}, {"type_id", type_id}}}};
+  };
+  return {{"type", "TemplateProcessing"},
+          {"single", json::array({special(0), seq("A", 0)})},
+          {"pair", json::array({special(0), seq("A", 0), special(1), seq("B", 1)})},
+          {"special_tokens",
+           {{bos, {{"id", bos}, {"ids", json::array({bos_id})}, {"tokens", json::array({bos})}}}}}};
+}
+
+GgufTokenizer llama3_tokenizer(const GgufFile& f, const Skeleton& s) {
+  if (!s.has_merges)
+    unimplemented("a BPE tokenizer without tokenizer.ggml.merges (transformers rebuilds them "
+                  "from scores; mlhub does not)");
+  const auto token = [&](std::optional<int64_t> id) -> json {
+    return id ? json(s.tokens[static_cast<size_t>(*id)]) : json(nullptr);
+  };
+  const json unk = token(s.unk_id);
+  const json bos = token(s.bos_id);
+  // GGUFLlamaConverter passes the bos token as "eos_token" (and as "bos_token").
+  const json eos = s.eos_id ? bos : json(nullptr);
+  json model = bpe_model(s, unk);
+  const json& vocab = model["vocab"];
+
+  // Special tokens: token_type 3, else unk/bos/eos; then LlamaTokenizerFast adds whichever of
+  // its special tokens are not added tokens yet. Ids are the vocabulary's.
+  std::vector<std::string> specials;
+  if (!s.token_type.empty()) {
+    for (size_t i = 0; i < s.tokens.size(); ++i)
+      if (s.token_type[i] == 3) specials.push_back(s.tokens[i]);
+  } else {
+    for (const json* t : {&unk, &bos, &eos})
+      if (t->is_string()) specials.push_back(t->get<std::string>());
+  }
+  for (const json* t : {&bos, &eos, &unk})
+    if (t->is_string()) specials.push_back(t->get<std::string>());
+  std::map<int64_t, std::string> by_id;
+  std::set<std::string> seen;
+  for (const std::string& t : specials)
+    if (seen.insert(t).second) by_id[vocab.at(t).get<int64_t>()] = t;
+  json added = json::array();
+  for (const auto& [id, content] : by_id) added.push_back(added_token(content, id));
+
+  if (!bos.is_string())
+    unimplemented("no tokenizer.ggml.bos_token_id: LlamaTokenizerFast cannot add a bos token");
+  const std::string bos_str = bos.get<std::string>();
+  const int64_t bos_id = vocab.at(bos_str).get<int64_t>();
+
+  json decoders = json::array({{{"type", "ByteFallback"}},
+                               {{"type", "Fuse"}},
+                               {{"type", "Replace"},
+                                {"pattern", {{"String", "\u2581"}}},
+                                {"content", " "}},
+                               {{"type", "ByteLevel"},
+                                {"add_prefix_space", true},
+                                {"trim_offsets", true},
+                                {"use_regex", true}}});
+  if (s.add_prefix_space.value_or(true))
+    decoders.push_back({{"type", "Strip"}, {"content", " "}, {"start", 1}, {"stop", 0}});
+
+  GgufTokenizer out;
+  out.tokenizer = {
+      {"version", "1.0"},
+      {"truncation", nullptr},
+      {"padding", nullptr},
+      {"added_tokens", std::move(added)},
+      {"normalizer", {{"type", "Sequence"}, {"normalizers", json::array()}}},
+      {"pre_tokenizer",
+       {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", false},
+        {"use_regex", true}}},
+      {"post_processor", llama_post_processor(bos_str, bos_id)},
+      {"decoder", {{"type", "Sequence"}, {"decoders", std::move(decoders)}}},
+      {"model", std::move(model)},
+  };
+  json& c = out.tokenizer_config;
+  c = {{"add_bos_token", true},
+       {"add_eos_token", false},
+       {"add_prefix_space", nullptr},
+       {"bos_token", bos},
+       {"eos_token", eos},
+       {"unk_token", unk},
+       {"clean_up_tokenization_spaces", true},
+       {"legacy", false},
+       {"use_default_system_prompt", false}};
+  // GGUF_TOKENIZER_MAPPING["tokenizer_config"], as load_gguf_checkpoint parses them.
+  const std::string arch = gguf_architecture(f);
+  const std::string updated = gguf_updated_architecture(f, arch);
+  const std::pair<const char*, const char*> kKeys[] = {
+      {"tokenizer.chat_template", "chat_template"},
+      {"tokenizer.ggml.model", "model_type"},
+      {"tokenizer.ggml.bos_token_id", "bos_token_id"},
+      {"tokenizer.ggml.eos_token_id", "eos_token_id"},
+      {"tokenizer.ggml.unknown_token_id", "unk_token_id"},
+      {"tokenizer.ggml.padding_token_id", "pad_token_id"}};
+  for (const auto& [key, name] : kKeys)
+    if (f.contains(key)) c[name] = gguf_parsed_value(f, key, arch, updated);
+  return out;
+}
+
+}  // namespace
+
+Result<GgufTokenizer> gguf_tokenizer_json(const GgufFile& f) {
+  return catch_errors([&] {
+    return with_context(f.source(), [&] {
+      const std::string arch = gguf_architecture(f);
+      const std::string model_type = gguf_updated_architecture(f, arch);
+      if (model_type != "llama" && model_type != "deci")
+        unimplemented(fmt::format("the tokenizer of a \"{}\" GGUF file is not converted by mlhub "
+                                  "(it converts llama's)",
+                                  model_type));
+      const Skeleton s = read_skeleton(f);
+      // GGUFLlamaConverter: tokenizer model "llama" is SentencePiece-style, anything else the
+      // llama-3 byte-level BPE.
+      if (s.model == "llama" || s.model.empty())
+        unimplemented("SentencePiece (\"llama\") GGUF tokenizers are not converted yet");
+      return llama3_tokenizer(f, s);
+    });
+  });
+}
+
+}  // namespace mlhub::io
