@@ -2,8 +2,9 @@
 // (integrations/ggml.py: GGUFTokenizerSkeleton + the converter of the model type, then the fast
 // tokenizer class of the model type, which adds its special tokens and post-processor).
 //
-// Converted: model type llama (and deci, which transformers converts the same way) with a
-// BPE vocabulary ("gpt2" tokenizer model, the llama-3 / SmolLM2 path of GGUFLlamaConverter)
+// Converted: model type llama (and deci, which transformers converts the same way) through
+// GGUFLlamaConverter, both paths: a byte-level BPE vocabulary (tokenizer model "gpt2", llama-3 /
+// SmolLM2) and a SentencePiece one (tokenizer model "llama": merges rebuilt from the scores),
 // finished by LlamaTokenizerFast. Other converters give kUnimplemented.
 //
 // transformers' quirks are kept, since the point is to tokenize as it does: the "eos_token" it
@@ -12,6 +13,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
+#include <unordered_map>
+#include <unordered_set>
 #include <set>
 
 #include "io/gguf_internal.h"
@@ -28,6 +32,7 @@ struct Skeleton {
   std::vector<int64_t> token_type;  // empty when absent
   std::vector<std::string> merges;
   bool has_merges = false;
+  std::vector<double> scores;  // empty when absent
   std::optional<int64_t> bos_id, eos_id, unk_id, pad_id;
   std::optional<bool> add_prefix_space;  // tokenizer.ggml.add_space_prefix
 };
@@ -68,6 +73,14 @@ Skeleton read_skeleton(const GgufFile& f) {
       if (find_invalid_utf8(s.merges[i]))
         corrupt(fmt::format("tokenizer.ggml.merges[{}] is not valid UTF-8", i));
   }
+  if (f.contains("tokenizer.ggml.scores")) {
+    s.scores = value_or_corrupt(f.get_float_array("tokenizer.ggml.scores"));
+    if (s.scores.size() != s.tokens.size())
+      corrupt(fmt::format("tokenizer.ggml.scores has {} entries for {} tokens", s.scores.size(),
+                          s.tokens.size()));
+    for (size_t i = 0; i < s.scores.size(); ++i)
+      if (std::isnan(s.scores[i])) corrupt(fmt::format("tokenizer.ggml.scores[{}] is NaN", i));
+  }
   const size_t n = s.tokens.size();
   s.bos_id = token_id(f, "tokenizer.ggml.bos_token_id", n);
   s.eos_id = token_id(f, "tokenizer.ggml.eos_token_id", n);
@@ -83,14 +96,66 @@ json added_token(const std::string& content, int64_t id) {
           {"rstrip", false},   {"normalized", false}, {"special", true}};
 }
 
+// Where the UTF-8 code points of `s` start (Python slices strings by code point).
+std::vector<size_t> code_point_starts(const std::string& s) {
+  std::vector<size_t> out;
+  for (size_t i = 0; i < s.size(); ++i)
+    if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80) out.push_back(i);
+  return out;
+}
+
+// GGUFTokenizerSkeleton without merges: every split of every token into two tokens, ordered
+// within a token by the scores of its halves and overall by the token's score (both stable and
+// descending, as Python's sorted(..., reverse=True)).
+std::vector<std::string> merges_from_scores(const Skeleton& s) {
+  if (s.scores.empty()) corrupt("tokens and scores are needed to build merges, and scores are absent");
+  std::unordered_map<std::string, double> score;  // dict: first position, last value
+  std::vector<const std::string*> order;
+  for (size_t i = 0; i < s.tokens.size(); ++i) {
+    auto [it, inserted] = score.insert_or_assign(s.tokens[i], s.scores[i]);
+    if (inserted) order.push_back(&it->first);
+  }
+  struct Merge {
+    std::string_view left, right;
+    double score;
+  };
+  std::vector<Merge> merges;
+  for (const std::string* token : order) {
+    const std::vector<size_t> starts = code_point_starts(*token);
+    std::vector<Merge> local;
+    for (size_t k = 1; k < starts.size(); ++k) {
+      const std::string_view t(*token);
+      const std::string_view l = t.substr(0, starts[k]);
+      const std::string_view r = t.substr(starts[k]);
+      const auto li = score.find(std::string(l));
+      const auto ri = score.find(std::string(r));
+      if (li != score.end() && ri != score.end())
+        local.push_back({li->first, ri->first, score.at(*token)});
+    }
+    std::stable_sort(local.begin(), local.end(), [&](const Merge& a, const Merge& b) {
+      const double al = score.at(std::string(a.left)), bl = score.at(std::string(b.left));
+      if (al != bl) return al > bl;
+      return score.at(std::string(a.right)) > score.at(std::string(b.right));
+    });
+    merges.insert(merges.end(), local.begin(), local.end());
+  }
+  std::stable_sort(merges.begin(), merges.end(),
+                   [](const Merge& a, const Merge& b) { return a.score > b.score; });
+  std::vector<std::string> out;
+  out.reserve(merges.size());
+  for (const Merge& m : merges) out.push_back(std::string(m.left) + " " + std::string(m.right));
+  return out;
+}
+
 // BPE vocab ({token: id}, a repeated token keeps its last id, as a Python dict comprehension
 // does) and merges ([[left, right], ...]).
-json bpe_model(const Skeleton& s, const json& unk_token) {
+json bpe_model(const Skeleton& s, const std::vector<std::string>& merge_list,
+               const json& unk_token) {
   json vocab = json::object();
   for (size_t i = 0; i < s.tokens.size(); ++i) vocab[s.tokens[i]] = i;
   json merges = json::array();
-  for (size_t i = 0; i < s.merges.size(); ++i) {
-    const std::string& m = s.merges[i];
+  for (size_t i = 0; i < merge_list.size(); ++i) {
+    const std::string& m = merge_list[i];
     const size_t space = m.find(' ');
     if (space == std::string::npos || m.find(' ', space + 1) != std::string::npos)
       corrupt(fmt::format("tokenizer.ggml.merges[{}] \"{}\" is not two tokens split by a space",
@@ -124,10 +189,12 @@ json llama_post_processor(const std::string& bos, int64_t bos_id) {
            {{bos, {{"id", bos}, {"ids", json::array({bos_id})}, {"tokens", json::array({bos})}}}}}};
 }
 
-GgufTokenizer llama3_tokenizer(const GgufFile& f, const Skeleton& s) {
-  if (!s.has_merges)
-    unimplemented("a BPE tokenizer without tokenizer.ggml.merges (transformers rebuilds them "
-                  "from scores; mlhub does not)");
+// GGUFLlamaConverter + LlamaTokenizerFast. `llama3`: a byte-level BPE vocabulary (tokenizer
+// model other than "llama"); else a SentencePiece vocabulary with "▁" for spaces.
+GgufTokenizer llama_tokenizer(const GgufFile& f, const Skeleton& s, bool llama3) {
+  // Merges: the file's, else built from the scores (splits of a merge with more or fewer than
+  // one space are refused: tokenizers' BPE would refuse them too).
+  const std::vector<std::string> merge_list = s.has_merges ? s.merges : merges_from_scores(s);
   const auto token = [&](std::optional<int64_t> id) -> json {
     return id ? json(s.tokens[static_cast<size_t>(*id)]) : json(nullptr);
   };
@@ -135,7 +202,7 @@ GgufTokenizer llama3_tokenizer(const GgufFile& f, const Skeleton& s) {
   const json bos = token(s.bos_id);
   // GGUFLlamaConverter passes the bos token as "eos_token" (and as "bos_token").
   const json eos = s.eos_id ? bos : json(nullptr);
-  json model = bpe_model(s, unk);
+  json model = bpe_model(s, merge_list, unk);
   const json& vocab = model["vocab"];
 
   // Special tokens: token_type 3, else unk/bos/eos; then LlamaTokenizerFast adds whichever of
@@ -162,28 +229,39 @@ GgufTokenizer llama3_tokenizer(const GgufFile& f, const Skeleton& s) {
   const std::string bos_str = bos.get<std::string>();
   const int64_t bos_id = vocab.at(bos_str).get<int64_t>();
 
+  const bool add_prefix_space = s.add_prefix_space.value_or(true);
   json decoders = json::array({{{"type", "ByteFallback"}},
                                {{"type", "Fuse"}},
                                {{"type", "Replace"},
                                 {"pattern", {{"String", "\u2581"}}},
-                                {"content", " "}},
-                               {{"type", "ByteLevel"},
-                                {"add_prefix_space", true},
-                                {"trim_offsets", true},
-                                {"use_regex", true}}});
-  if (s.add_prefix_space.value_or(true))
+                                {"content", " "}}});
+  if (llama3)
+    decoders.push_back(
+        {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", true}, {"use_regex", true}});
+  if (add_prefix_space)
     decoders.push_back({{"type", "Strip"}, {"content", " "}, {"start", 1}, {"stop", 0}});
 
+  // llama-3: no normalizer, byte-level pre-tokenizer. SentencePiece (LlamaConverter, legacy):
+  // spaces become "▁" and one is prepended, no pre-tokenizer.
+  json normalizer = {{"type", "Sequence"}, {"normalizers", json::array()}};
+  json pre_tokenizer = nullptr;
+  if (llama3) {
+    pre_tokenizer = {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", false},
+                     {"use_regex", true}};
+  } else {
+    if (add_prefix_space)
+      normalizer["normalizers"].push_back({{"type", "Prepend"}, {"prepend", "\u2581"}});
+    normalizer["normalizers"].push_back(
+        {{"type", "Replace"}, {"pattern", {{"String", " "}}}, {"content", "\u2581"}});
+  }
   GgufTokenizer out;
   out.tokenizer = {
       {"version", "1.0"},
       {"truncation", nullptr},
       {"padding", nullptr},
       {"added_tokens", std::move(added)},
-      {"normalizer", {{"type", "Sequence"}, {"normalizers", json::array()}}},
-      {"pre_tokenizer",
-       {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", false},
-        {"use_regex", true}}},
+      {"normalizer", normalizer},
+      {"pre_tokenizer", pre_tokenizer},
       {"post_processor", llama_post_processor(bos_str, bos_id)},
       {"decoder", {{"type", "Sequence"}, {"decoders", std::move(decoders)}}},
       {"model", std::move(model)},
@@ -195,8 +273,8 @@ GgufTokenizer llama3_tokenizer(const GgufFile& f, const Skeleton& s) {
        {"bos_token", bos},
        {"eos_token", eos},
        {"unk_token", unk},
-       {"clean_up_tokenization_spaces", true},
-       {"legacy", false},
+       {"clean_up_tokenization_spaces", llama3},  // LlamaTokenizerFast's default is false
+       {"legacy", !llama3},
        {"use_default_system_prompt", false}};
   // GGUF_TOKENIZER_MAPPING["tokenizer_config"], as load_gguf_checkpoint parses them.
   const std::string arch = gguf_architecture(f);
@@ -227,9 +305,7 @@ Result<GgufTokenizer> gguf_tokenizer_json(const GgufFile& f) {
       const Skeleton s = read_skeleton(f);
       // GGUFLlamaConverter: tokenizer model "llama" is SentencePiece-style, anything else the
       // llama-3 byte-level BPE.
-      if (s.model == "llama" || s.model.empty())
-        unimplemented("SentencePiece (\"llama\") GGUF tokenizers are not converted yet");
-      return llama3_tokenizer(f, s);
+      return llama_tokenizer(f, s, /*llama3=*/!(s.model == "llama" || s.model.empty()));
     });
   });
 }

@@ -85,5 +85,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     CHECK(hf->config.is_object());
     for (const std::string& name : hf->tensors.names()) (void)checksum(hf->tensors.get(name));
   }
+  auto tok = mlhub::io::gguf_tokenizer_json(*f);
+  if (!tok.ok()) {
+    const auto code = tok.status().code();
+    CHECK(code == StatusCode::kCorruption || code == StatusCode::kUnimplemented);
+  } else {
+    CHECK(tok->tokenizer.is_object() && tok->tokenizer_config.is_object());
+  }
   return 0;
 }

@@ -107,6 +107,31 @@ def write_iq4(path):
     w.close()
 
 
+def write_fuzz_seed(path):
+    """A tiny llama file with a byte-level BPE tokenizer: a seed that reaches gguf_to_hf's
+    processors and gguf_tokenizer_json (tests/fuzz/corpus/fuzz_gguf)."""
+    w = gguf.GGUFWriter(path, arch="llama")
+    w.add_uint32("llama.block_count", 1)
+    w.add_uint32("llama.attention.head_count", 2)
+    w.add_uint32("llama.attention.head_count_kv", 1)
+    w.add_uint32("llama.embedding_length", 4)
+    w.add_string("tokenizer.ggml.model", "gpt2")
+    tokens = ["<s>", "a", "b", "c", "\u0120", "ab", "\u0120a", "abc"]
+    w.add_array("tokenizer.ggml.tokens", tokens)
+    w.add_array("tokenizer.ggml.token_type", [3, 1, 1, 1, 1, 1, 1, 1])
+    w.add_array("tokenizer.ggml.merges", ["a b", "\u0120 a", "ab c"])
+    w.add_uint32("tokenizer.ggml.bos_token_id", 0)
+    w.add_uint32("tokenizer.ggml.eos_token_id", 0)
+    r = rng()
+    w.add_tensor("blk.0.attn_q.weight", r.standard_normal((4, 4)).astype(np.float32))
+    w.add_tensor("blk.0.attn_k.weight", r.standard_normal((2, 4)).astype(np.float16))
+    w.add_tensor("token_embd.weight", r.standard_normal((8, 4)).astype(np.float32))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
 def field_json(field):
     """A metadata field as GGUFReader decodes it (floats as Python floats, bytes kept)."""
     v = field.contents()
@@ -176,6 +201,8 @@ def main():
         f.write(b)
     write_tensors(p("align64.gguf"), alignment=64)
     write_iq4(p("iq4_xs.gguf"))
+    write_fuzz_seed(os.path.join(HERE, "..", "..", "tests", "fuzz", "corpus", "fuzz_gguf",
+                                 "llama_bpe_tokenizer.gguf"))
 
     expected = {n: describe(p(n)) for n in
                 ("metadata.gguf", "tensors.gguf", "tensors_v2.gguf", "align64.gguf", "iq4_xs.gguf")}

@@ -25,38 +25,43 @@ json summarized(json doc) {
   return doc;
 }
 
-class GgufTokenizerSmolLm2 : public ::testing::Test {
+// One case per golden: "smollm2" (the real file, byte-level BPE) and "llama_spm" (a 1200-piece
+// SentencePiece vocabulary from llama-2 written as llama.cpp does, merges rebuilt from scores).
+class GgufTokenizerCase : public ::testing::TestWithParam<std::string> {
  protected:
-  static void SetUpTestSuite() {
-    golden_ = json::parse(read_bytes(gguf_dir() / "smollm2_tokenizer.json"));
+  void SetUp() override {
+    golden_ = json::parse(read_bytes(gguf_dir() / (GetParam() + "_tokenizer.json")));
+    const std::filesystem::path path =
+        GetParam() == "smollm2" ? smollm2_gguf() : gguf_dir() / (GetParam() + ".gguf");
+    ASSERT_TRUE(std::filesystem::exists(path)) << path << " is missing: run scripts/setup";
+    auto f = GgufFile::open(path);
+    ASSERT_TRUE(f.ok()) << f.status().to_string();
+    auto tok = gguf_tokenizer_json(*f);
+    ASSERT_TRUE(tok.ok()) << tok.status().to_string();
+    tok_ = *tok;
   }
-  static json golden_;
+  json golden_;
+  GgufTokenizer tok_;
 };
-json GgufTokenizerSmolLm2::golden_;
 
-TEST_F(GgufTokenizerSmolLm2, DocumentEqualsTransformers) {
-  MLHUB_OPEN_SMOLLM2(f);
-  auto tok = gguf_tokenizer_json(f);
-  ASSERT_TRUE(tok.ok()) << tok.status().to_string();
-  const json got = summarized(tok->tokenizer);
+TEST_P(GgufTokenizerCase, DocumentEqualsTransformers) {
+  const json got = summarized(tok_.tokenizer);
   for (const auto& [key, want] : golden_["tokenizer"].items())
     EXPECT_EQ(got[key], want) << key << ": got " << got[key].dump();
   EXPECT_EQ(got, golden_["tokenizer"]);
-  EXPECT_EQ(tok->tokenizer_config, golden_["tokenizer_config"]) << tok->tokenizer_config.dump();
+  EXPECT_EQ(tok_.tokenizer_config, golden_["tokenizer_config"]) << tok_.tokenizer_config.dump();
 }
 
-TEST_F(GgufTokenizerSmolLm2, CorpusIdsAndDecodeEqualTransformers) {
-  MLHUB_OPEN_SMOLLM2(f);
-  auto doc = gguf_tokenizer_json(f);
-  ASSERT_TRUE(doc.ok()) << doc.status().to_string();
-  auto tok = tok::Tokenizer::from_json_string(doc->tokenizer.dump());
+TEST_P(GgufTokenizerCase, CorpusIdsAndDecodeEqualTransformers) {
+  auto tok = tok::Tokenizer::from_json_string(tok_.tokenizer.dump());
   ASSERT_TRUE(tok.ok()) << tok.status().to_string();
+  const bool clean_up = golden_["tokenizer_config"]["clean_up_tokenization_spaces"].get<bool>();
   std::vector<std::string> corpus;
   {
     std::ifstream in(std::filesystem::path(MLHUB_SOURCE_DIR) / "tests/data/tokenizer_corpus.jsonl");
     for (std::string line; std::getline(in, line);) corpus.push_back(json::parse(line));
   }
-  std::ifstream golden(gguf_dir() / "smollm2_tokenizer_ids.jsonl");
+  std::ifstream golden(gguf_dir() / (GetParam() + "_tokenizer_ids.jsonl"));
   size_t checked = 0;
   for (std::string line; std::getline(golden, line); ++checked) {
     const json g = json::parse(line);
@@ -66,16 +71,17 @@ TEST_F(GgufTokenizerSmolLm2, CorpusIdsAndDecodeEqualTransformers) {
     ASSERT_TRUE(enc.ok()) << enc.status().to_string();
     const auto want = g["ids"].get<std::vector<uint32_t>>();
     EXPECT_EQ(enc->ids, want);
-    auto dec = tok->decode(want, /*skip_special_tokens=*/true,
-                           /*clean_up_tokenization_spaces=*/true);
+    auto dec = tok->decode(want, /*skip_special_tokens=*/true, clean_up);
     ASSERT_TRUE(dec.ok()) << dec.status().to_string();
     EXPECT_EQ(*dec, g.contains("decoded") ? g["decoded"].get<std::string>() : text);
   }
-  EXPECT_GE(checked, 300u);
+  EXPECT_GE(checked, GetParam() == "smollm2" ? 300u : 90u);
 }
 
+INSTANTIATE_TEST_SUITE_P(Files, GgufTokenizerCase, ::testing::Values("smollm2", "llama_spm"));
+
 TEST(GgufTokenizer, UnsupportedAndBrokenMetadata) {
-  GgufBuilder qwen, no_tokens, bad_bos, spm;
+  GgufBuilder qwen, no_tokens, bad_bos, spm_no_scores;
   qwen.header(0, 1).kv_str("general.architecture", "qwen2");
   no_tokens.header(0, 1).kv_str("general.architecture", "llama");
   bad_bos.header(0, 4)
@@ -83,7 +89,7 @@ TEST(GgufTokenizer, UnsupportedAndBrokenMetadata) {
       .kv_str("tokenizer.ggml.model", "gpt2")
       .str("tokenizer.ggml.tokens").u32(9).u32(8).u64(1).str("a")
       .kv_u32("tokenizer.ggml.bos_token_id", 5);
-  spm.header(0, 3)
+  spm_no_scores.header(0, 3)
       .kv_str("general.architecture", "llama")
       .kv_str("tokenizer.ggml.model", "llama")
       .str("tokenizer.ggml.tokens").u32(9).u32(8).u64(1).str("a");
@@ -93,8 +99,8 @@ TEST(GgufTokenizer, UnsupportedAndBrokenMetadata) {
                 StatusCode::kCorruption, "tokenizer.ggml.tokens");
   EXPECT_STATUS(gguf_tokenizer_json(*GgufFile::parse(bad_bos.bytes())).status(),
                 StatusCode::kCorruption, "bos_token_id 5 is outside the vocabulary of 1");
-  EXPECT_STATUS(gguf_tokenizer_json(*GgufFile::parse(spm.bytes())).status(),
-                StatusCode::kUnimplemented, "SentencePiece");
+  EXPECT_STATUS(gguf_tokenizer_json(*GgufFile::parse(spm_no_scores.bytes())).status(),
+                StatusCode::kCorruption, "scores are absent");
 }
 
 }  // namespace
