@@ -329,7 +329,9 @@ std::string gguf_updated_architecture(const GgufFile& f, const std::string& arch
 std::string gguf_architecture(const GgufFile& f) {
   if (!f.contains("general.architecture")) corrupt("no general.architecture in the metadata");
   auto arch = f.get_string("general.architecture");
-  if (!arch.ok()) corrupt(arch.status().message());
+  if (!arch.ok())
+    corrupt(fmt::format("general.architecture is {}, not a string",
+                        gguf_type_name(*f.type_of("general.architecture"))));
   return *arch;
 }
 

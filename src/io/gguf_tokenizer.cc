@@ -37,15 +37,18 @@ struct Skeleton {
   std::optional<bool> add_prefix_space;  // tokenizer.ggml.add_space_prefix
 };
 
+// A getter's error as kCorruption; the message loses the file name, which with_context adds.
 template <typename T>
-T value_or_corrupt(Result<T> r) {
-  if (!r.ok()) corrupt(r.status().message());
-  return std::move(r).value();
+T value_or_corrupt(const GgufFile& f, Result<T> r) {
+  if (r.ok()) return std::move(r).value();
+  std::string msg = r.status().message();
+  if (msg.rfind(f.source() + ": ", 0) == 0) msg = msg.substr(f.source().size() + 2);
+  corrupt(msg);
 }
 
 std::optional<int64_t> token_id(const GgufFile& f, const std::string& key, size_t vocab) {
   if (!f.contains(key)) return std::nullopt;
-  const int64_t id = value_or_corrupt(f.get_int(key));
+  const int64_t id = value_or_corrupt(f, f.get_int(key));
   if (id < 0 || static_cast<uint64_t>(id) >= vocab)
     corrupt(fmt::format("{} {} is outside the vocabulary of {} tokens", key, id, vocab));
   return id;
@@ -54,27 +57,27 @@ std::optional<int64_t> token_id(const GgufFile& f, const std::string& key, size_
 Skeleton read_skeleton(const GgufFile& f) {
   Skeleton s;
   if (f.contains("tokenizer.ggml.model"))
-    s.model = value_or_corrupt(f.get_string("tokenizer.ggml.model"));
+    s.model = value_or_corrupt(f, f.get_string("tokenizer.ggml.model"));
   if (!f.contains("tokenizer.ggml.tokens")) corrupt("no tokenizer.ggml.tokens in the metadata");
-  s.tokens = value_or_corrupt(f.get_string_array("tokenizer.ggml.tokens"));
+  s.tokens = value_or_corrupt(f, f.get_string_array("tokenizer.ggml.tokens"));
   for (size_t i = 0; i < s.tokens.size(); ++i)
     if (find_invalid_utf8(s.tokens[i]))
       corrupt(fmt::format("tokenizer.ggml.tokens[{}] is not valid UTF-8", i));
   if (f.contains("tokenizer.ggml.token_type")) {
-    s.token_type = value_or_corrupt(f.get_int_array("tokenizer.ggml.token_type"));
+    s.token_type = value_or_corrupt(f, f.get_int_array("tokenizer.ggml.token_type"));
     if (s.token_type.size() != s.tokens.size())
       corrupt(fmt::format("tokenizer.ggml.token_type has {} entries for {} tokens",
                           s.token_type.size(), s.tokens.size()));
   }
   if (f.contains("tokenizer.ggml.merges")) {
     s.has_merges = true;
-    s.merges = value_or_corrupt(f.get_string_array("tokenizer.ggml.merges"));
+    s.merges = value_or_corrupt(f, f.get_string_array("tokenizer.ggml.merges"));
     for (size_t i = 0; i < s.merges.size(); ++i)
       if (find_invalid_utf8(s.merges[i]))
         corrupt(fmt::format("tokenizer.ggml.merges[{}] is not valid UTF-8", i));
   }
   if (f.contains("tokenizer.ggml.scores")) {
-    s.scores = value_or_corrupt(f.get_float_array("tokenizer.ggml.scores"));
+    s.scores = value_or_corrupt(f, f.get_float_array("tokenizer.ggml.scores"));
     if (s.scores.size() != s.tokens.size())
       corrupt(fmt::format("tokenizer.ggml.scores has {} entries for {} tokens", s.scores.size(),
                           s.tokens.size()));
@@ -87,7 +90,7 @@ Skeleton read_skeleton(const GgufFile& f) {
   s.unk_id = token_id(f, "tokenizer.ggml.unknown_token_id", n);
   s.pad_id = token_id(f, "tokenizer.ggml.padding_token_id", n);
   if (f.contains("tokenizer.ggml.add_space_prefix"))
-    s.add_prefix_space = value_or_corrupt(f.get_bool("tokenizer.ggml.add_space_prefix"));
+    s.add_prefix_space = value_or_corrupt(f, f.get_bool("tokenizer.ggml.add_space_prefix"));
   return s;
 }
 
