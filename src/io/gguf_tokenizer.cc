@@ -2,8 +2,9 @@
 // (integrations/ggml.py: GGUFTokenizerSkeleton + the converter of the model type, then the fast
 // tokenizer class of the model type, which adds its special tokens and post-processor).
 //
-// Converted: model type llama (and deci, which transformers converts the same way) through
-// GGUFLlamaConverter, both paths: a byte-level BPE vocabulary (tokenizer model "gpt2", llama-3 /
+// Converted: model types gpt2 (GGUFGPTConverter), qwen2 and qwen3 (GGUFQwen2Converter), and
+// llama (and deci, which transformers converts the same way) through GGUFLlamaConverter, both
+// paths: a byte-level BPE vocabulary (tokenizer model "gpt2", llama-3 /
 // SmolLM2) and a SentencePiece one (tokenizer model "llama": merges rebuilt from the scores),
 // finished by LlamaTokenizerFast. Other converters give kUnimplemented.
 //
@@ -152,8 +153,10 @@ std::vector<std::string> merges_from_scores(const Skeleton& s) {
 
 // BPE vocab ({token: id}, a repeated token keeps its last id, as a Python dict comprehension
 // does) and merges ([[left, right], ...]).
+// `llama`: GGUFLlamaConverter's BPE (unk, fuse_unk, byte_fallback); else GPT2Converter's /
+// Qwen2Converter's (no unk, "" affixes).
 json bpe_model(const Skeleton& s, const std::vector<std::string>& merge_list,
-               const json& unk_token) {
+               const json& unk_token, bool llama) {
   json vocab = json::object();
   for (size_t i = 0; i < s.tokens.size(); ++i) vocab[s.tokens[i]] = i;
   json merges = json::array();
@@ -167,11 +170,11 @@ json bpe_model(const Skeleton& s, const std::vector<std::string>& merge_list,
   }
   return {{"type", "BPE"},
           {"dropout", nullptr},
-          {"unk_token", unk_token},
-          {"continuing_subword_prefix", nullptr},
-          {"end_of_word_suffix", nullptr},
-          {"fuse_unk", true},
-          {"byte_fallback", true},
+          {"unk_token", llama ? unk_token : json(nullptr)},
+          {"continuing_subword_prefix", llama ? json(nullptr) : json("")},
+          {"end_of_word_suffix", llama ? json(nullptr) : json("")},
+          {"fuse_unk", llama},
+          {"byte_fallback", llama},
           {"ignore_merges", false},
           {"vocab", std::move(vocab)},
           {"merges", std::move(merges)}};
@@ -192,6 +195,97 @@ json llama_post_processor(const std::string& bos, int64_t bos_id) {
            {{bos, {{"id", bos}, {"ids", json::array({bos_id})}, {"tokens", json::array({bos})}}}}}};
 }
 
+// GGUF_TOKENIZER_MAPPING["tokenizer_config"] entries, as load_gguf_checkpoint parses them.
+void add_gguf_config(const GgufFile& f, json& c) {
+  const std::string arch = gguf_architecture(f);
+  const std::string updated = gguf_updated_architecture(f, arch);
+  const std::pair<const char*, const char*> kKeys[] = {
+      {"tokenizer.chat_template", "chat_template"},
+      {"tokenizer.ggml.model", "model_type"},
+      {"tokenizer.ggml.bos_token_id", "bos_token_id"},
+      {"tokenizer.ggml.eos_token_id", "eos_token_id"},
+      {"tokenizer.ggml.unknown_token_id", "unk_token_id"},
+      {"tokenizer.ggml.padding_token_id", "pad_token_id"}};
+  for (const auto& [key, name] : kKeys)
+    if (f.contains(key)) c[name] = gguf_parsed_value(f, key, arch, updated);
+}
+
+// Adds special tokens (content, id) to `by_id`: the vocabulary's id, or the next free id for a
+// token the vocabulary lacks (the Rust AddedVocabulary's numbering).
+void add_specials(std::map<int64_t, std::string>& by_id, const json& vocab,
+                  const std::vector<std::string>& contents) {
+  std::set<std::string> present;
+  for (const auto& [id, c] : by_id) present.insert(c);
+  for (const std::string& t : contents) {
+    if (!present.insert(t).second) continue;
+    if (vocab.contains(t)) {
+      by_id[vocab[t].get<int64_t>()] = t;
+    } else {
+      int64_t next = static_cast<int64_t>(vocab.size());
+      if (!by_id.empty()) next = std::max(next, by_id.rbegin()->first + 1);
+      by_id[next] = t;
+    }
+  }
+}
+
+json added_tokens_json(const std::map<int64_t, std::string>& by_id) {
+  json added = json::array();
+  for (const auto& [id, content] : by_id) added.push_back(added_token(content, id));
+  return added;
+}
+
+json byte_level(bool add_prefix_space, bool trim_offsets, bool use_regex) {
+  return {{"type", "ByteLevel"}, {"add_prefix_space", add_prefix_space},
+          {"trim_offsets", trim_offsets}, {"use_regex", use_regex}};
+}
+
+// GGUFGPTConverter + GPT2TokenizerFast (`qwen` false) or GGUFQwen2Converter +
+// Qwen2TokenizerFast (`qwen` true): byte-level BPE, "<|endoftext|>" as the class's special
+// tokens; the GGUF's token types and bos/eos ids are not used for the vocabulary.
+GgufTokenizer byte_level_tokenizer(const GgufFile& f, const Skeleton& s, bool qwen) {
+  const std::vector<std::string> merge_list = s.has_merges ? s.merges : merges_from_scores(s);
+  json model = bpe_model(s, merge_list, nullptr, /*llama=*/false);
+  std::map<int64_t, std::string> by_id;
+  if (qwen) add_specials(by_id, model["vocab"], {"<|endoftext|>", "<|im_start|>", "<|im_end|>"});
+  add_specials(by_id, model["vocab"], {"<|endoftext|>"});
+  const bool add_prefix_space = s.add_prefix_space.value_or(false);
+  json pre_tokenizer = byte_level(add_prefix_space, true, true);
+  json normalizer = nullptr;
+  if (qwen) {
+    normalizer = {{"type", "NFC"}};
+    const char* kQwen2Split = R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N})"
+                              R"(| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+    pre_tokenizer = {{"type", "Sequence"},
+                     {"pretokenizers",
+                      json::array({{{"type", "Split"},
+                                    {"pattern", {{"Regex", kQwen2Split}}},
+                                    {"behavior", "Isolated"},
+                                    {"invert", false}},
+                                   byte_level(add_prefix_space, true, false)})}};
+  }
+  GgufTokenizer out;
+  out.tokenizer = {{"version", "1.0"},
+                   {"truncation", nullptr},
+                   {"padding", nullptr},
+                   {"added_tokens", added_tokens_json(by_id)},
+                   {"normalizer", normalizer},
+                   {"pre_tokenizer", pre_tokenizer},
+                   {"post_processor", byte_level(true, false, true)},
+                   {"decoder", byte_level(true, true, true)},
+                   {"model", std::move(model)}};
+  json& c = out.tokenizer_config;
+  c = {{"eos_token", "<|endoftext|>"}, {"unk_token", "<|endoftext|>"}, {"merges_file", nullptr}};
+  if (qwen) {
+    c["bos_token"] = nullptr;
+    c["pad_token"] = "<|endoftext|>";
+  } else {
+    c["bos_token"] = "<|endoftext|>";
+    c["add_prefix_space"] = false;
+  }
+  add_gguf_config(f, c);
+  return out;
+}
+
 // GGUFLlamaConverter + LlamaTokenizerFast. `llama3`: a byte-level BPE vocabulary (tokenizer
 // model other than "llama"); else a SentencePiece vocabulary with "▁" for spaces.
 GgufTokenizer llama_tokenizer(const GgufFile& f, const Skeleton& s, bool llama3) {
@@ -205,7 +299,7 @@ GgufTokenizer llama_tokenizer(const GgufFile& f, const Skeleton& s, bool llama3)
   const json bos = token(s.bos_id);
   // GGUFLlamaConverter passes the bos token as "eos_token" (and as "bos_token").
   const json eos = s.eos_id ? bos : json(nullptr);
-  json model = bpe_model(s, merge_list, unk);
+  json model = bpe_model(s, merge_list, unk, /*llama=*/true);
   const json& vocab = model["vocab"];
 
   // Special tokens: token_type 3, else unk/bos/eos; then LlamaTokenizerFast adds whichever of
@@ -221,11 +315,8 @@ GgufTokenizer llama_tokenizer(const GgufFile& f, const Skeleton& s, bool llama3)
   for (const json* t : {&bos, &eos, &unk})
     if (t->is_string()) specials.push_back(t->get<std::string>());
   std::map<int64_t, std::string> by_id;
-  std::set<std::string> seen;
-  for (const std::string& t : specials)
-    if (seen.insert(t).second) by_id[vocab.at(t).get<int64_t>()] = t;
-  json added = json::array();
-  for (const auto& [id, content] : by_id) added.push_back(added_token(content, id));
+  add_specials(by_id, vocab, specials);
+  json added = added_tokens_json(by_id);
 
   if (!bos.is_string())
     unimplemented("no tokenizer.ggml.bos_token_id: LlamaTokenizerFast cannot add a bos token");
@@ -279,18 +370,7 @@ GgufTokenizer llama_tokenizer(const GgufFile& f, const Skeleton& s, bool llama3)
        {"clean_up_tokenization_spaces", llama3},  // LlamaTokenizerFast's default is false
        {"legacy", !llama3},
        {"use_default_system_prompt", false}};
-  // GGUF_TOKENIZER_MAPPING["tokenizer_config"], as load_gguf_checkpoint parses them.
-  const std::string arch = gguf_architecture(f);
-  const std::string updated = gguf_updated_architecture(f, arch);
-  const std::pair<const char*, const char*> kKeys[] = {
-      {"tokenizer.chat_template", "chat_template"},
-      {"tokenizer.ggml.model", "model_type"},
-      {"tokenizer.ggml.bos_token_id", "bos_token_id"},
-      {"tokenizer.ggml.eos_token_id", "eos_token_id"},
-      {"tokenizer.ggml.unknown_token_id", "unk_token_id"},
-      {"tokenizer.ggml.padding_token_id", "pad_token_id"}};
-  for (const auto& [key, name] : kKeys)
-    if (f.contains(key)) c[name] = gguf_parsed_value(f, key, arch, updated);
+  add_gguf_config(f, c);
   return out;
 }
 
@@ -301,11 +381,14 @@ Result<GgufTokenizer> gguf_tokenizer_json(const GgufFile& f) {
     return with_context(f.source(), [&] {
       const std::string arch = gguf_architecture(f);
       const std::string model_type = gguf_updated_architecture(f, arch);
-      if (model_type != "llama" && model_type != "deci")
+      const bool llama = model_type == "llama" || model_type == "deci";
+      const bool qwen = model_type == "qwen2" || model_type == "qwen3";
+      if (!llama && !qwen && model_type != "gpt2")
         unimplemented(fmt::format("the tokenizer of a \"{}\" GGUF file is not converted by mlhub "
-                                  "(it converts llama's)",
+                                  "(it converts llama's, qwen2's, qwen3's and gpt2's)",
                                   model_type));
       const Skeleton s = read_skeleton(f);
+      if (!llama) return byte_level_tokenizer(f, s, qwen);
       // GGUFLlamaConverter: tokenizer model "llama" is SentencePiece-style, anything else the
       // llama-3 byte-level BPE.
       return llama_tokenizer(f, s, /*llama3=*/!(s.model == "llama" || s.model.empty()));

@@ -75,14 +75,48 @@ def write_llama_spm(path, model_file, n_tokens):
     w.close()
 
 
+def write_bpe_subset(path, arch, source, n_tokens):
+    """A `arch` GGUF holding the first n_tokens of a byte-level BPE vocabulary (the real SmolLM2
+    file's) and the merges among them, with its token types and special token ids."""
+    r = gguf.GGUFReader(source)
+    f = r.fields
+    tokens = [str(bytes(f["tokenizer.ggml.tokens"].parts[i]), "utf-8")
+              for i in f["tokenizer.ggml.tokens"].data][:n_tokens]
+    types = [int(f["tokenizer.ggml.token_type"].parts[i][0])
+             for i in f["tokenizer.ggml.token_type"].data][:n_tokens]
+    have = set(tokens)
+    merges = []
+    for i in f["tokenizer.ggml.merges"].data:
+        m = str(bytes(f["tokenizer.ggml.merges"].parts[i]), "utf-8")
+        a, b = m.split(" ")
+        if a in have and b in have and a + b in have:
+            merges.append(m)
+    w = gguf.GGUFWriter(path, arch=arch)
+    w.add_name(f"tiny-{arch}-bpe")
+    w.add_uint32(f"{arch}.block_count", 1)
+    w.add_string("tokenizer.ggml.model", "gpt2")
+    w.add_array("tokenizer.ggml.tokens", tokens)
+    w.add_array("tokenizer.ggml.token_type", types)
+    w.add_array("tokenizer.ggml.merges", merges)
+    w.add_uint32("tokenizer.ggml.bos_token_id", 1)
+    w.add_uint32("tokenizer.ggml.eos_token_id", 2)
+    w.add_uint32("tokenizer.ggml.padding_token_id", 2)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
 def record(tok, name, lines, max_ids=None):
     doc = json.loads(tok.backend_tokenizer.to_str())
     for key in ("vocab", "merges"):
         v = doc["model"][key]
         doc["model"][key] = {"length": len(v), "sha256": compact_sha(v)}
-    config = {k: v for k, v in tok.init_kwargs.items() if k not in ("vocab_file", "name_or_path")}
+    config = {k: (str(v) if type(v).__name__ == "AddedToken" else v)
+              for k, v in tok.init_kwargs.items() if k not in ("vocab_file", "name_or_path")}
     with open(os.path.join(OUT, f"{name}_tokenizer.json"), "w") as f:
-        json.dump({"tokenizer": doc, "tokenizer_config": config, "class": type(tok).__name__}, f,
+        json.dump({"tokenizer": doc, "tokenizer_config": config, "class": type(tok).__name__,
+                   "decode_clean_up": tok.clean_up_tokenization_spaces}, f,
                   indent=1, sort_keys=True, ensure_ascii=False)
         f.write("\n")
     with open(os.path.join(OUT, f"{name}_tokenizer_ids.jsonl"), "w", encoding="utf-8") as f:
@@ -104,6 +138,7 @@ def main():
     ap.add_argument("--spm-tokens", type=int, default=1200)
     # Byte fallback makes long id lists: lines past 300 ids are left out of this golden.
     ap.add_argument("--spm-lines", type=int, default=150)
+    ap.add_argument("--bpe-tokens", type=int, default=1000)
     args = ap.parse_args()
     smol = os.path.join(args.models, "SmolLM2-135M-Instruct.Q4_1.gguf")
     if not os.path.exists(smol):
@@ -122,6 +157,11 @@ def main():
     write_llama_spm(os.path.join(OUT, "llama_spm.gguf"), spm, args.spm_tokens)
     tok = AutoTokenizer.from_pretrained(OUT, gguf_file="llama_spm.gguf")
     record(tok, "llama_spm", lines[: args.spm_lines], max_ids=300)
+
+    for arch in ("qwen2", "gpt2"):
+        write_bpe_subset(os.path.join(OUT, f"{arch}_bpe.gguf"), arch, smol, args.bpe_tokens)
+        tok = AutoTokenizer.from_pretrained(OUT, gguf_file=f"{arch}_bpe.gguf")
+        record(tok, f"{arch}_bpe", lines[: args.spm_lines], max_ids=300)
 
 
 if __name__ == "__main__":

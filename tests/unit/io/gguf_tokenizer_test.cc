@@ -25,8 +25,9 @@ json summarized(json doc) {
   return doc;
 }
 
-// One case per golden: "smollm2" (the real file, byte-level BPE) and "llama_spm" (a 1200-piece
-// SentencePiece vocabulary from llama-2 written as llama.cpp does, merges rebuilt from scores).
+// One case per golden: "smollm2" (the real file, byte-level BPE), "llama_spm" (a 1200-piece
+// SentencePiece vocabulary from llama-2 written as llama.cpp does, merges rebuilt from scores),
+// and "qwen2_bpe" / "gpt2_bpe" (SmolLM2's first 1000 tokens in qwen2 / gpt2 files).
 class GgufTokenizerCase : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
@@ -55,7 +56,7 @@ TEST_P(GgufTokenizerCase, DocumentEqualsTransformers) {
 TEST_P(GgufTokenizerCase, CorpusIdsAndDecodeEqualTransformers) {
   auto tok = tok::Tokenizer::from_json_string(tok_.tokenizer.dump());
   ASSERT_TRUE(tok.ok()) << tok.status().to_string();
-  const bool clean_up = golden_["tokenizer_config"]["clean_up_tokenization_spaces"].get<bool>();
+  const bool clean_up = golden_["decode_clean_up"].get<bool>();
   std::vector<std::string> corpus;
   {
     std::ifstream in(std::filesystem::path(MLHUB_SOURCE_DIR) / "tests/data/tokenizer_corpus.jsonl");
@@ -78,11 +79,12 @@ TEST_P(GgufTokenizerCase, CorpusIdsAndDecodeEqualTransformers) {
   EXPECT_GE(checked, GetParam() == "smollm2" ? 300u : 90u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Files, GgufTokenizerCase, ::testing::Values("smollm2", "llama_spm"));
+INSTANTIATE_TEST_SUITE_P(Files, GgufTokenizerCase,
+                         ::testing::Values("smollm2", "llama_spm", "qwen2_bpe", "gpt2_bpe"));
 
 TEST(GgufTokenizer, UnsupportedAndBrokenMetadata) {
-  GgufBuilder qwen, no_tokens, bad_bos, spm_no_scores;
-  qwen.header(0, 1).kv_str("general.architecture", "qwen2");
+  GgufBuilder phi3, no_tokens, bad_bos, spm_no_scores;
+  phi3.header(0, 1).kv_str("general.architecture", "phi3");
   no_tokens.header(0, 1).kv_str("general.architecture", "llama");
   bad_bos.header(0, 4)
       .kv_str("general.architecture", "llama")
@@ -93,8 +95,8 @@ TEST(GgufTokenizer, UnsupportedAndBrokenMetadata) {
       .kv_str("general.architecture", "llama")
       .kv_str("tokenizer.ggml.model", "llama")
       .str("tokenizer.ggml.tokens").u32(9).u32(8).u64(1).str("a");
-  EXPECT_STATUS(gguf_tokenizer_json(*GgufFile::parse(qwen.bytes())).status(),
-                StatusCode::kUnimplemented, "qwen2");
+  EXPECT_STATUS(gguf_tokenizer_json(*GgufFile::parse(phi3.bytes())).status(),
+                StatusCode::kUnimplemented, "phi3");
   EXPECT_STATUS(gguf_tokenizer_json(*GgufFile::parse(no_tokens.bytes())).status(),
                 StatusCode::kCorruption, "tokenizer.ggml.tokens");
   EXPECT_STATUS(gguf_tokenizer_json(*GgufFile::parse(bad_bos.bytes())).status(),
