@@ -132,6 +132,33 @@ def write_fuzz_seed(path):
     w.close()
 
 
+def write_fuzz_seed_spm_and_qwen(folder):
+    """Seeds for the SentencePiece path (scores, no merges) and the qwen2 converter."""
+    w = gguf.GGUFWriter(os.path.join(folder, "llama_spm_tokenizer.gguf"), arch="llama")
+    tokens = ["<unk>", "<s>", "</s>", "<0x41>", "\u2581", "a", "b", "ab", "\u2581a", "\u2581ab"]
+    w.add_string("tokenizer.ggml.model", "llama")
+    w.add_array("tokenizer.ggml.tokens", tokens)
+    w.add_array("tokenizer.ggml.scores", [0.0, 0.0, 0.0, 0.0, -1.0, -2.0, -3.0, -1.5, -0.5, -0.2])
+    w.add_array("tokenizer.ggml.token_type", [2, 3, 3, 6, 1, 1, 1, 1, 1, 1])
+    w.add_uint32("tokenizer.ggml.bos_token_id", 1)
+    w.add_uint32("tokenizer.ggml.eos_token_id", 2)
+    w.add_uint32("tokenizer.ggml.unknown_token_id", 0)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    w = gguf.GGUFWriter(os.path.join(folder, "qwen2_tokenizer.gguf"), arch="qwen2")
+    w.add_uint32("qwen2.block_count", 1)
+    w.add_string("tokenizer.ggml.model", "gpt2")
+    w.add_array("tokenizer.ggml.tokens", ["<|endoftext|>", "a", "b", "ab", "\u0120", "\u0120ab"])
+    w.add_array("tokenizer.ggml.merges", ["a b", "\u0120 ab"])
+    w.add_tensor("blk.0.attn_norm.weight", np.ones(4, dtype=np.float32))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
 def field_json(field):
     """A metadata field as GGUFReader decodes it (floats as Python floats, bytes kept)."""
     v = field.contents()
@@ -201,8 +228,9 @@ def main():
         f.write(b)
     write_tensors(p("align64.gguf"), alignment=64)
     write_iq4(p("iq4_xs.gguf"))
-    write_fuzz_seed(os.path.join(HERE, "..", "..", "tests", "fuzz", "corpus", "fuzz_gguf",
-                                 "llama_bpe_tokenizer.gguf"))
+    seeds = os.path.join(HERE, "..", "..", "tests", "fuzz", "corpus", "fuzz_gguf")
+    write_fuzz_seed(os.path.join(seeds, "llama_bpe_tokenizer.gguf"))
+    write_fuzz_seed_spm_and_qwen(seeds)
 
     expected = {n: describe(p(n)) for n in
                 ("metadata.gguf", "tensors.gguf", "tensors_v2.gguf", "align64.gguf", "iq4_xs.gguf")}
