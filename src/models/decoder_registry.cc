@@ -31,6 +31,7 @@ Result<std::unique_ptr<DecoderModel>> build_decoder(const ModelConfig& config,
                               config.model_type, fmt::join(supported_decoder_types(), ", ")));
     // *ForCausalLM: the base model sits under the prefix, lm_head beside it.
     nn::WeightMap weights(std::move(ckpt), reg->base_prefix, /*head_model=*/true);
+    weights.keep_quantized(!options.dequantize);
     std::unique_ptr<DecoderBase> model = reg->factory(config, weights);
     auto report = weights.finish(options.allow_missing);
     if (!report.ok()) throw Error(report.status());
@@ -56,9 +57,19 @@ std::vector<std::string> supported_decoder_types() {
 Result<std::unique_ptr<DecoderModel>> load_decoder(const std::filesystem::path& path,
                                                    const DecoderLoadOptions& options) {
   std::error_code ec;
-  if (!std::filesystem::is_directory(path, ec) && path.extension() == ".gguf")
-    return Status(StatusCode::kUnimplemented,
-                  fmt::format("{}: GGUF decoders are not wired in yet", path.string()));
+  if (!std::filesystem::is_directory(path, ec) && path.extension() == ".gguf") {
+    // The config and Hugging Face state dict transformers makes of the file (gguf_file=).
+    auto file = io::GgufFile::open(path);
+    if (!file.ok()) return file.status();
+    auto hf = io::gguf_to_hf(*file);
+    if (!hf.ok()) return hf.status();
+    auto config = ModelConfig::parse(hf->config);
+    if (!config.ok())
+      return Status(config.status().code(),
+                    fmt::format("{}: {}", path.string(), config.status().message()));
+    return build_decoder(*config, std::make_shared<const io::Checkpoint>(std::move(hf->tensors)),
+                         options);
+  }
   auto config = ModelConfig::load(path);
   if (!config.ok()) return config.status();
   auto ckpt = io::Checkpoint::open(path);
