@@ -60,6 +60,8 @@ bench: build
 	$(PYENV)/bin/python bench/run_tokenizer_bench.py $(BUILD)
 	$(PYENV)/bin/python bench/run_encoder_bench.py $(BUILD)
 	MLHUB_BIN=$(BUILD)/mlhub $(PYENV)/bin/python bench/run_hub_bench.py
+	@./scripts/setup_bench_llama
+	$(PYENV)/bin/python bench/run_decoder_bench.py $(BUILD)
 
 # Regenerates the committed golden data of the models and pipelines with the pinned transformers
 # (needs the torch half of the reference environment; the tokenizer goldens have their own
@@ -69,6 +71,10 @@ goldens:
 	$(PYENV)/bin/python tools/reference/encoder_goldens.py
 	$(PYENV)/bin/python tools/reference/pipeline_goldens.py
 	$(PYENV)/bin/python tools/reference/minilm_goldens.py
+	$(PYENV)/bin/python tools/reference/decoder_goldens.py
+	$(PYENV)/bin/python tools/reference/smollm2_goldens.py
+	$(PYENV)/bin/python tools/reference/generation_goldens.py
+	$(PYENV)/bin/python tools/reference/chat_template_goldens.py
 
 format:
 	clang-format-14 -i $$(git ls-files '*.cc' '*.h')

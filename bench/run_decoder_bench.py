@@ -34,7 +34,9 @@ ROOT = os.path.dirname(HERE)
 CACHE = os.path.join(os.path.expanduser("~"), ".cache", "mlhub")
 GGUF = os.path.join(CACHE, "models", "SmolLM2-135M-Instruct.Q4_1.gguf")
 F32 = os.path.join(CACHE, "bench", "smollm2-f32")
-LLAMA_AVX2 = os.path.join(CACHE, "bench", "llama_avx2")  # --target install of the AVX2 build
+# --target installs of the two llama.cpp builds (scripts/setup_bench_llama).
+LLAMA_AVX2 = os.path.join(CACHE, "bench", "llama_avx2")
+LLAMA_NATIVE = os.path.join(CACHE, "bench", "llama_native")
 
 
 def parse_args():
@@ -101,7 +103,7 @@ def main():
                               dict(env_t, PYTHONPATH=LLAMA_AVX2)))
                 sides.append((row, t, "llama.cpp native",
                               peer + ["llama", GGUF, prompt_file, "--threads", str(t)] + common,
-                              env_t))
+                              dict(env_t, PYTHONPATH=LLAMA_NATIVE)))
             else:
                 sides.append((row, t, "mlhub", [bench, F32, prompt_file] + common, env_t))
                 sides.append((row, t, "pytorch",
