@@ -15,9 +15,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 #include <unordered_map>
 #include <unordered_set>
-#include <set>
 
 #include "io/gguf_internal.h"
 
@@ -96,8 +96,8 @@ Skeleton read_skeleton(const GgufFile& f) {
 }
 
 json added_token(const std::string& content, int64_t id) {
-  return {{"id", id},          {"content", content}, {"single_word", false}, {"lstrip", false},
-          {"rstrip", false},   {"normalized", false}, {"special", true}};
+  return {{"id", id},        {"content", content},  {"single_word", false}, {"lstrip", false},
+          {"rstrip", false}, {"normalized", false}, {"special", true}};
 }
 
 // Where the UTF-8 code points of `s` start (Python slices strings by code point).
@@ -112,7 +112,8 @@ std::vector<size_t> code_point_starts(const std::string& s) {
 // within a token by the scores of its halves and overall by the token's score (both stable and
 // descending, as Python's sorted(..., reverse=True)).
 std::vector<std::string> merges_from_scores(const Skeleton& s) {
-  if (s.scores.empty()) corrupt("tokens and scores are needed to build merges, and scores are absent");
+  if (s.scores.empty())
+    corrupt("tokens and scores are needed to build merges, and scores are absent");
   std::unordered_map<std::string, double> score;  // dict: first position, last value
   std::vector<const std::string*> order;
   for (size_t i = 0; i < s.tokens.size(); ++i) {
@@ -155,8 +156,8 @@ std::vector<std::string> merges_from_scores(const Skeleton& s) {
 // does) and merges ([[left, right], ...]).
 // `llama`: GGUFLlamaConverter's BPE (unk, fuse_unk, byte_fallback); else GPT2Converter's /
 // Qwen2Converter's (no unk, "" affixes).
-json bpe_model(const Skeleton& s, const std::vector<std::string>& merge_list,
-               const json& unk_token, bool llama) {
+json bpe_model(const Skeleton& s, const std::vector<std::string>& merge_list, const json& unk_token,
+               bool llama) {
   json vocab = json::object();
   for (size_t i = 0; i < s.tokens.size(); ++i) vocab[s.tokens[i]] = i;
   json merges = json::array();
@@ -164,8 +165,8 @@ json bpe_model(const Skeleton& s, const std::vector<std::string>& merge_list,
     const std::string& m = merge_list[i];
     const size_t space = m.find(' ');
     if (space == std::string::npos || m.find(' ', space + 1) != std::string::npos)
-      corrupt(fmt::format("tokenizer.ggml.merges[{}] \"{}\" is not two tokens split by a space",
-                          i, m));
+      corrupt(
+          fmt::format("tokenizer.ggml.merges[{}] \"{}\" is not two tokens split by a space", i, m));
     merges.push_back(json::array({m.substr(0, space), m.substr(space + 1)}));
   }
   return {{"type", "BPE"},
@@ -235,8 +236,10 @@ json added_tokens_json(const std::map<int64_t, std::string>& by_id) {
 }
 
 json byte_level(bool add_prefix_space, bool trim_offsets, bool use_regex) {
-  return {{"type", "ByteLevel"}, {"add_prefix_space", add_prefix_space},
-          {"trim_offsets", trim_offsets}, {"use_regex", use_regex}};
+  return {{"type", "ByteLevel"},
+          {"add_prefix_space", add_prefix_space},
+          {"trim_offsets", trim_offsets},
+          {"use_regex", use_regex}};
 }
 
 // GGUFGPTConverter + GPT2TokenizerFast (`qwen` false) or GGUFQwen2Converter +
@@ -256,12 +259,11 @@ GgufTokenizer byte_level_tokenizer(const GgufFile& f, const Skeleton& s, bool qw
     const char* kQwen2Split = R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N})"
                               R"(| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
     pre_tokenizer = {{"type", "Sequence"},
-                     {"pretokenizers",
-                      json::array({{{"type", "Split"},
-                                    {"pattern", {{"Regex", kQwen2Split}}},
-                                    {"behavior", "Isolated"},
-                                    {"invert", false}},
-                                   byte_level(add_prefix_space, true, false)})}};
+                     {"pretokenizers", json::array({{{"type", "Split"},
+                                                     {"pattern", {{"Regex", kQwen2Split}}},
+                                                     {"behavior", "Isolated"},
+                                                     {"invert", false}},
+                                                    byte_level(add_prefix_space, true, false)})}};
   }
   GgufTokenizer out;
   out.tokenizer = {{"version", "1.0"},
@@ -324,14 +326,15 @@ GgufTokenizer llama_tokenizer(const GgufFile& f, const Skeleton& s, bool llama3)
   const int64_t bos_id = vocab.at(bos_str).get<int64_t>();
 
   const bool add_prefix_space = s.add_prefix_space.value_or(true);
-  json decoders = json::array({{{"type", "ByteFallback"}},
-                               {{"type", "Fuse"}},
-                               {{"type", "Replace"},
-                                {"pattern", {{"String", "\u2581"}}},
-                                {"content", " "}}});
+  json decoders =
+      json::array({{{"type", "ByteFallback"}},
+                   {{"type", "Fuse"}},
+                   {{"type", "Replace"}, {"pattern", {{"String", "\u2581"}}}, {"content", " "}}});
   if (llama3)
-    decoders.push_back(
-        {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", true}, {"use_regex", true}});
+    decoders.push_back({{"type", "ByteLevel"},
+                        {"add_prefix_space", true},
+                        {"trim_offsets", true},
+                        {"use_regex", true}});
   if (add_prefix_space)
     decoders.push_back({{"type", "Strip"}, {"content", " "}, {"start", 1}, {"stop", 0}});
 
@@ -340,7 +343,9 @@ GgufTokenizer llama_tokenizer(const GgufFile& f, const Skeleton& s, bool llama3)
   json normalizer = {{"type", "Sequence"}, {"normalizers", json::array()}};
   json pre_tokenizer = nullptr;
   if (llama3) {
-    pre_tokenizer = {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", false},
+    pre_tokenizer = {{"type", "ByteLevel"},
+                     {"add_prefix_space", false},
+                     {"trim_offsets", false},
                      {"use_regex", true}};
   } else {
     if (add_prefix_space)
@@ -384,9 +389,10 @@ Result<GgufTokenizer> gguf_tokenizer_json(const GgufFile& f) {
       const bool llama = model_type == "llama" || model_type == "deci";
       const bool qwen = model_type == "qwen2" || model_type == "qwen3";
       if (!llama && !qwen && model_type != "gpt2")
-        unimplemented(fmt::format("the tokenizer of a \"{}\" GGUF file is not converted by mlhub "
-                                  "(it converts llama's, qwen2's, qwen3's and gpt2's)",
-                                  model_type));
+        unimplemented(
+            fmt::format("the tokenizer of a \"{}\" GGUF file is not converted by mlhub "
+                        "(it converts llama's, qwen2's, qwen3's and gpt2's)",
+                        model_type));
       const Skeleton s = read_skeleton(f);
       if (!llama) return byte_level_tokenizer(f, s, qwen);
       // GGUFLlamaConverter: tokenizer model "llama" is SentencePiece-style, anything else the

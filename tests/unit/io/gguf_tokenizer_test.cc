@@ -89,12 +89,20 @@ TEST(GgufTokenizer, UnsupportedAndBrokenMetadata) {
   bad_bos.header(0, 4)
       .kv_str("general.architecture", "llama")
       .kv_str("tokenizer.ggml.model", "gpt2")
-      .str("tokenizer.ggml.tokens").u32(9).u32(8).u64(1).str("a")
+      .str("tokenizer.ggml.tokens")
+      .u32(9)
+      .u32(8)
+      .u64(1)
+      .str("a")
       .kv_u32("tokenizer.ggml.bos_token_id", 5);
   spm_no_scores.header(0, 3)
       .kv_str("general.architecture", "llama")
       .kv_str("tokenizer.ggml.model", "llama")
-      .str("tokenizer.ggml.tokens").u32(9).u32(8).u64(1).str("a");
+      .str("tokenizer.ggml.tokens")
+      .u32(9)
+      .u32(8)
+      .u64(1)
+      .str("a");
   EXPECT_STATUS(gguf_tokenizer_json(*GgufFile::parse(phi3.bytes())).status(),
                 StatusCode::kUnimplemented, "phi3");
   EXPECT_STATUS(gguf_tokenizer_json(*GgufFile::parse(no_tokens.bytes())).status(),
