@@ -163,6 +163,7 @@ class GgufFile {
   Result<Checkpoint> checkpoint() const;
 
  private:
+  GgufFile() = default;  // only open() and parse() make one: every GgufFile holds a file
   std::shared_ptr<const struct GgufData> data_;
 };
 
