@@ -194,8 +194,8 @@ Result<GgufHf> gguf_to_hf(const GgufFile& file);
 // class was built with (bos/eos/unk/pad tokens, add_bos_token, chat_template, the GGUF token ids,
 // ...). Converted: llama (GGUFLlamaConverter + LlamaTokenizerFast: byte-level BPE vocabularies,
 // tokenizer model "gpt2", and SentencePiece ones, "llama", whose merges are rebuilt from the
-// scores), qwen2 / qwen3 (GGUFQwen2Converter + Qwen2TokenizerFast) and gpt2 (GGUFGPTConverter +
-// GPT2TokenizerFast). transformers' quirks are kept: its llama converter passes the bos token as
+// scores), phi3 (GGUFPhi3Converter + LlamaTokenizerFast), qwen2 / qwen3 (GGUFQwen2Converter +
+// Qwen2TokenizerFast) and gpt2 (GGUFGPTConverter + GPT2TokenizerFast). transformers' quirks are kept: its llama converter passes the bos token as
 // eos_token and ignores tokenizer.ggml.add_bos_token. Other model types: kUnimplemented;
 // inconsistent metadata (ids past the vocabulary, invalid UTF-8, merges that are not two tokens,
 // NaN scores, missing tokens): kCorruption. Thread-safe.

@@ -2,7 +2,8 @@
 // (integrations/ggml.py: GGUFTokenizerSkeleton + the converter of the model type, then the fast
 // tokenizer class of the model type, which adds its special tokens and post-processor).
 //
-// Converted: model types gpt2 (GGUFGPTConverter), qwen2 and qwen3 (GGUFQwen2Converter), and
+// Converted: model types gpt2 (GGUFGPTConverter), qwen2 and qwen3 (GGUFQwen2Converter), phi3
+// (GGUFPhi3Converter), and
 // llama (and deci, which transformers converts the same way) through GGUFLlamaConverter, both
 // paths: a byte-level BPE vocabulary (tokenizer model "gpt2", llama-3 /
 // SmolLM2) and a SentencePiece one (tokenizer model "llama": merges rebuilt from the scores),
@@ -95,9 +96,9 @@ Skeleton read_skeleton(const GgufFile& f) {
   return s;
 }
 
-json added_token(const std::string& content, int64_t id) {
-  return {{"id", id},        {"content", content},  {"single_word", false}, {"lstrip", false},
-          {"rstrip", false}, {"normalized", false}, {"special", true}};
+json added_token(const std::string& content, int64_t id, bool rstrip = false) {
+  return {{"id", id},         {"content", content},  {"single_word", false}, {"lstrip", false},
+          {"rstrip", rstrip}, {"normalized", false}, {"special", true}};
 }
 
 // Where the UTF-8 code points of `s` start (Python slices strings by code point).
@@ -229,9 +230,11 @@ void add_specials(std::map<int64_t, std::string>& by_id, const json& vocab,
   }
 }
 
-json added_tokens_json(const std::map<int64_t, std::string>& by_id) {
+json added_tokens_json(const std::map<int64_t, std::string>& by_id,
+                       const std::set<std::string>& rstrip = {}) {
   json added = json::array();
-  for (const auto& [id, content] : by_id) added.push_back(added_token(content, id));
+  for (const auto& [id, content] : by_id)
+    added.push_back(added_token(content, id, rstrip.count(content) != 0));
   return added;
 }
 
@@ -379,6 +382,73 @@ GgufTokenizer llama_tokenizer(const GgufFile& f, const Skeleton& s, bool llama3)
   return out;
 }
 
+// GGUFPhi3Converter + LlamaTokenizerFast: a plain BPE over the SentencePiece vocabulary (no
+// normalizer or pre-tokenizer: transformers converts it so), Phi-3's chat tokens as specials.
+GgufTokenizer phi3_tokenizer(const GgufFile& f, const Skeleton& s) {
+  const std::vector<std::string> merge_list = s.has_merges ? s.merges : merges_from_scores(s);
+  json model = bpe_model(s, merge_list, nullptr, /*llama=*/true);
+  model["fuse_unk"] = false;
+  model["byte_fallback"] = false;
+  const auto token = [&](std::optional<int64_t> id) -> json {
+    return id ? json(s.tokens[static_cast<size_t>(*id)]) : json(nullptr);
+  };
+  const json unk = token(s.unk_id), bos = token(s.bos_id), eos = token(s.eos_id),
+             pad = token(s.pad_id);
+  const std::vector<std::string> chat = {"</s>",
+                                         "<|endoftext|>",
+                                         "<|assistant|>",
+                                         "<|placeholder1|>",
+                                         "<|placeholder2|>",
+                                         "<|placeholder3|>",
+                                         "<|placeholder4|>",
+                                         "<|system|>",
+                                         "<|end|>",
+                                         "<|placeholder5|>",
+                                         "<|placeholder6|>",
+                                         "<|user|>"};
+  std::set<std::string> rstrip(chat.begin(), chat.end());
+  rstrip.erase("<|endoftext|>");
+  std::map<int64_t, std::string> by_id;
+  add_specials(by_id, model["vocab"], chat);
+  std::vector<std::string> class_specials;
+  for (const json* t : {&bos, &eos, &unk, &pad})
+    if (t->is_string()) class_specials.push_back(t->get<std::string>());
+  add_specials(by_id, model["vocab"], class_specials);
+  if (!bos.is_string())
+    unimplemented("no tokenizer.ggml.bos_token_id: LlamaTokenizerFast cannot add a bos token");
+  int64_t bos_id = -1;
+  for (const auto& [id, content] : by_id)
+    if (content == bos.get<std::string>()) bos_id = id;
+  json decoders =
+      json::array({{{"type", "ByteFallback"}},
+                   {{"type", "Fuse"}},
+                   {{"type", "Replace"}, {"pattern", {{"String", "\u2581"}}}, {"content", " "}}});
+  if (s.add_prefix_space.value_or(true))
+    decoders.push_back({{"type", "Strip"}, {"content", " "}, {"start", 1}, {"stop", 0}});
+  GgufTokenizer out;
+  out.tokenizer = {{"version", "1.0"},
+                   {"truncation", nullptr},
+                   {"padding", nullptr},
+                   {"added_tokens", added_tokens_json(by_id, rstrip)},
+                   {"normalizer", nullptr},
+                   {"pre_tokenizer", nullptr},
+                   {"post_processor", llama_post_processor(bos.get<std::string>(), bos_id)},
+                   {"decoder", {{"type", "Sequence"}, {"decoders", std::move(decoders)}}},
+                   {"model", std::move(model)}};
+  out.tokenizer_config = {{"add_bos_token", true},
+                          {"add_eos_token", false},
+                          {"add_prefix_space", nullptr},
+                          {"bos_token", bos},
+                          {"eos_token", eos},
+                          {"unk_token", unk},
+                          {"pad_token", pad},
+                          {"clean_up_tokenization_spaces", false},
+                          {"legacy", true},
+                          {"use_default_system_prompt", false}};
+  add_gguf_config(f, out.tokenizer_config);
+  return out;
+}
+
 }  // namespace
 
 Result<GgufTokenizer> gguf_tokenizer_json(const GgufFile& f) {
@@ -388,12 +458,13 @@ Result<GgufTokenizer> gguf_tokenizer_json(const GgufFile& f) {
       const std::string model_type = gguf_updated_architecture(f, arch);
       const bool llama = model_type == "llama" || model_type == "deci";
       const bool qwen = model_type == "qwen2" || model_type == "qwen3";
-      if (!llama && !qwen && model_type != "gpt2")
+      if (!llama && !qwen && model_type != "gpt2" && model_type != "phi3")
         unimplemented(
             fmt::format("the tokenizer of a \"{}\" GGUF file is not converted by mlhub "
-                        "(it converts llama's, qwen2's, qwen3's and gpt2's)",
+                        "(it converts llama's, qwen2's, qwen3's, phi3's and gpt2's)",
                         model_type));
       const Skeleton s = read_skeleton(f);
+      if (model_type == "phi3") return phi3_tokenizer(f, s);
       if (!llama) return byte_level_tokenizer(f, s, qwen);
       // GGUFLlamaConverter: tokenizer model "llama" is SentencePiece-style, anything else the
       // llama-3 byte-level BPE.
