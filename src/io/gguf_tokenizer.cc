@@ -3,15 +3,15 @@
 // tokenizer class of the model type, which adds its special tokens and post-processor).
 //
 // Converted: model types gpt2 (GGUFGPTConverter), qwen2 and qwen3 (GGUFQwen2Converter), phi3
-// (GGUFPhi3Converter), and
-// llama (and deci, which transformers converts the same way) through GGUFLlamaConverter, both
-// paths: a byte-level BPE vocabulary (tokenizer model "gpt2", llama-3 /
-// SmolLM2) and a SentencePiece one (tokenizer model "llama": merges rebuilt from the scores),
-// finished by LlamaTokenizerFast. Other converters give kUnimplemented.
+// (GGUFPhi3Converter), and llama (and deci, converted the same way) through GGUFLlamaConverter on
+// both of its paths: a byte-level BPE vocabulary (tokenizer model "gpt2": llama-3, SmolLM2) and a
+// SentencePiece one (tokenizer model "llama": merges rebuilt from the scores). Other model types
+// give kUnimplemented.
 //
-// transformers' quirks are kept, since the point is to tokenize as it does: the "eos_token" it
-// passes is the bos token, tokenizer.ggml.add_bos_token is not read (LlamaTokenizerFast adds bos
-// by default), and decoding cleans up tokenization spaces.
+// transformers' quirks are kept, since the point is to tokenize as it does: its llama converter
+// passes the bos token as "eos_token", tokenizer.ggml.add_bos_token is not read
+// (LlamaTokenizerFast adds bos by default), gpt2/qwen2 ignore the file's token types, and phi3's
+// vocabulary gets no normalizer or pre-tokenizer.
 #include <fmt/format.h>
 
 #include <algorithm>
