@@ -163,28 +163,42 @@ class GgufFile {
   Result<Checkpoint> checkpoint() const;
 
  private:
+  GgufFile() = default;  // only open() and parse() make one: every GgufFile holds a file
   std::shared_ptr<const struct GgufData> data_;
 };
 
-// What transformers 4.57.3 makes of a GGUF file (load_gguf_checkpoint): the config.json of the
-// model (AutoConfig.from_pretrained(dir, gguf_file=...).to_diff_dict() less
-// "transformers_version") and the state dict under Hugging Face names. Tensors keep their GGUF
-// dtype (quantized stays quantized) and view the mapping where they can; transformers' tensor
-// processors are applied: llama's q_proj/k_proj row permutation undone (row moves, so quantized
-// rows work), gemma2's norm weights - 1 and gpt2's transposes (both need a plain dtype:
-// kUnimplemented for quantized ones). Architectures: llama (and mistral: llama files whose
-// general.name contains "mistral"), qwen2, qwen3, phi3, gemma2, gpt2; others kUnimplemented.
+// What transformers 4.57.3 makes of a GGUF file (load_gguf_checkpoint, then the config class):
+// `config` is the config.json of the model, i.e. AutoConfig.from_pretrained(dir, gguf_file=...)
+// .to_diff_dict() without "transformers_version" (transformers sets no "architectures"); it
+// includes "_model_name_or_path" (general.name) and tie_word_embeddings (true when the file has
+// no output.weight). `tensors` holds the state dict under Hugging Face names: only the tensors
+// transformers' weights map knows for that model (others are dropped, as it drops them). They
+// keep their GGUF dtype (quantized stays quantized) and view the mapping, except where
+// transformers' tensor processors change them: llama's q_proj/k_proj rows are moved back to
+// Hugging Face order (a row permutation, so quantized rows work; owned copies), gemma2's norm
+// weights - 1 (F32 results; kUnimplemented for a quantized norm) and gpt2's transposed Conv1D
+// weights (owned copies; kUnimplemented when quantized). Architectures: llama (including
+// llama files transformers renames to mistral: general.name exactly "mistral"), qwen2, qwen3,
+// phi3, gemma2, gpt2. Others transformers reads (falcon, bloom, t5, ...) and unknown ones give
+// kUnimplemented; a missing general.architecture or broken head counts kCorruption. Thread-safe.
 struct GgufHf {
   nlohmann::json config;
   Checkpoint tensors;
 };
 Result<GgufHf> gguf_to_hf(const GgufFile& file);
 
-// The tokenizer transformers rebuilds from tokenizer.ggml.* (integrations/ggml.py converters):
-// `tokenizer` is a tokenizer.json document that mlhub::tok::Tokenizer::from_json_string loads;
-// `tokenizer_config` holds what transformers passes to the fast tokenizer class (bos/eos/unk/
-// pad tokens, add_bos_token, chat_template, ...). kUnimplemented for tokenizer models it has no
-// converter for; kCorruption for inconsistent metadata (ids past the vocab, ...).
+// The tokenizer transformers rebuilds from tokenizer.ggml.* (AutoTokenizer.from_pretrained(dir,
+// gguf_file=...): the integrations/ggml.py converter, then the fast tokenizer class). `tokenizer`
+// is the backend's tokenizer.json (mlhub::tok::Tokenizer::from_json_string loads it; equal to
+// transformers' backend_tokenizer.to_str() as JSON); `tokenizer_config` the keyword arguments the
+// class was built with (bos/eos/unk/pad tokens, add_bos_token, chat_template, the GGUF token ids,
+// ...). Converted: llama (GGUFLlamaConverter + LlamaTokenizerFast: byte-level BPE vocabularies,
+// tokenizer model "gpt2", and SentencePiece ones, "llama", whose merges are rebuilt from the
+// scores), phi3 (GGUFPhi3Converter + LlamaTokenizerFast), qwen2 / qwen3 (GGUFQwen2Converter +
+// Qwen2TokenizerFast) and gpt2 (GGUFGPTConverter + GPT2TokenizerFast). transformers' quirks are kept: its llama converter passes the bos token as
+// eos_token and ignores tokenizer.ggml.add_bos_token. Other model types: kUnimplemented;
+// inconsistent metadata (ids past the vocabulary, invalid UTF-8, merges that are not two tokens,
+// NaN scores, missing tokens): kCorruption. Thread-safe.
 struct GgufTokenizer {
   nlohmann::json tokenizer;
   nlohmann::json tokenizer_config;

@@ -32,21 +32,21 @@ struct GgmlType {
 
 // ggml's type table (ids, block sizes and bytes per block as gguf-py's GGML_QUANT_SIZES).
 constexpr GgmlType kGgmlTypes[] = {
-    {0, "F32", 1, 4, DType::kF32},        {1, "F16", 1, 2, DType::kF16},
-    {2, "Q4_0", 32, 18, DType::kQ4_0},    {3, "Q4_1", 32, 20, DType::kQ4_1},
-    {6, "Q5_0", 32, 22, DType::kQ5_0},    {7, "Q5_1", 32, 24, DType::kQ5_1},
-    {8, "Q8_0", 32, 34, DType::kQ8_0},    {9, "Q8_1", 32, 40, std::nullopt},
-    {10, "Q2_K", 256, 84, DType::kQ2_K},  {11, "Q3_K", 256, 110, DType::kQ3_K},
-    {12, "Q4_K", 256, 144, DType::kQ4_K}, {13, "Q5_K", 256, 176, DType::kQ5_K},
-    {14, "Q6_K", 256, 210, DType::kQ6_K}, {15, "Q8_K", 256, 292, std::nullopt},
+    {0, "F32", 1, 4, DType::kF32},          {1, "F16", 1, 2, DType::kF16},
+    {2, "Q4_0", 32, 18, DType::kQ4_0},      {3, "Q4_1", 32, 20, DType::kQ4_1},
+    {6, "Q5_0", 32, 22, DType::kQ5_0},      {7, "Q5_1", 32, 24, DType::kQ5_1},
+    {8, "Q8_0", 32, 34, DType::kQ8_0},      {9, "Q8_1", 32, 40, std::nullopt},
+    {10, "Q2_K", 256, 84, DType::kQ2_K},    {11, "Q3_K", 256, 110, DType::kQ3_K},
+    {12, "Q4_K", 256, 144, DType::kQ4_K},   {13, "Q5_K", 256, 176, DType::kQ5_K},
+    {14, "Q6_K", 256, 210, DType::kQ6_K},   {15, "Q8_K", 256, 292, std::nullopt},
     {16, "IQ2_XXS", 256, 66, std::nullopt}, {17, "IQ2_XS", 256, 74, std::nullopt},
     {18, "IQ3_XXS", 256, 98, std::nullopt}, {19, "IQ1_S", 256, 50, std::nullopt},
     {20, "IQ4_NL", 32, 18, std::nullopt},   {21, "IQ3_S", 256, 110, std::nullopt},
     {22, "IQ2_S", 256, 82, std::nullopt},   {23, "IQ4_XS", 256, 136, std::nullopt},
-    {24, "I8", 1, 1, DType::kI8},         {25, "I16", 1, 2, DType::kI16},
-    {26, "I32", 1, 4, DType::kI32},       {27, "I64", 1, 8, DType::kI64},
-    {28, "F64", 1, 8, DType::kF64},       {29, "IQ1_M", 256, 56, std::nullopt},
-    {30, "BF16", 1, 2, DType::kBF16},     {34, "TQ1_0", 256, 54, std::nullopt},
+    {24, "I8", 1, 1, DType::kI8},           {25, "I16", 1, 2, DType::kI16},
+    {26, "I32", 1, 4, DType::kI32},         {27, "I64", 1, 8, DType::kI64},
+    {28, "F64", 1, 8, DType::kF64},         {29, "IQ1_M", 256, 56, std::nullopt},
+    {30, "BF16", 1, 2, DType::kBF16},       {34, "TQ1_0", 256, 54, std::nullopt},
     {35, "TQ2_0", 256, 66, std::nullopt},
 };
 
@@ -72,12 +72,13 @@ void read_header(GgufCursor& cur, GgufData& d, uint64_t& tensor_count, uint64_t&
   const auto version = static_cast<uint32_t>(cur.uint(4, "the version"));
   if (version == 0) corrupt("GGUF version 0 does not exist");
   if ((version & 0xffff) == 0)
-    unimplemented(fmt::format("the version reads 0x{:08x}: a big-endian GGUF file, which mlhub "
-                              "does not read",
-                              version));
+    unimplemented(
+        fmt::format("the version reads 0x{:08x}: a big-endian GGUF file, which mlhub "
+                    "does not read",
+                    version));
   if (version == 1 || version > 3)
-    unimplemented(fmt::format("GGUF version {} is not supported (mlhub reads versions 2 and 3)",
-                              version));
+    unimplemented(
+        fmt::format("GGUF version {} is not supported (mlhub reads versions 2 and 3)", version));
   d.version = version;
   tensor_count = cur.uint(8, "the tensor count");
   kv_count = cur.uint(8, "the metadata key/value count");
@@ -176,9 +177,8 @@ void check_layout(const GgufData& d) {
     const GgufTensorInfo* a = order[i - 1];
     const GgufTensorInfo* b = order[i];
     if (a->offset + a->nbytes > b->offset)
-      corrupt(fmt::format("tensors \"{}\" [{}, {}) and \"{}\" [{}, {}) overlap", a->name,
-                          a->offset, a->offset + a->nbytes, b->name, b->offset,
-                          b->offset + b->nbytes));
+      corrupt(fmt::format("tensors \"{}\" [{}, {}) and \"{}\" [{}, {}) overlap", a->name, a->offset,
+                          a->offset + a->nbytes, b->name, b->offset, b->offset + b->nbytes));
   }
 }
 
@@ -236,11 +236,21 @@ Result<GgufFile> GgufFile::parse(std::string_view bytes) {
   });
 }
 
-uint32_t GgufFile::version() const { return data_->version; }
-uint64_t GgufFile::alignment() const { return data_->alignment; }
-uint64_t GgufFile::data_offset() const { return data_->data_offset; }
-const std::string& GgufFile::source() const { return data_->source; }
-const std::vector<GgufTensorInfo>& GgufFile::tensor_infos() const { return data_->tensors; }
+uint32_t GgufFile::version() const {
+  return data_->version;
+}
+uint64_t GgufFile::alignment() const {
+  return data_->alignment;
+}
+uint64_t GgufFile::data_offset() const {
+  return data_->data_offset;
+}
+const std::string& GgufFile::source() const {
+  return data_->source;
+}
+const std::vector<GgufTensorInfo>& GgufFile::tensor_infos() const {
+  return data_->tensors;
+}
 
 const GgufTensorInfo* GgufFile::find_tensor(const std::string& name) const {
   const auto it = data_->tensor_index.find(name);

@@ -61,20 +61,21 @@ std::vector<Rename> gemma2_config() {
 }
 
 const std::vector<Rename> kGpt2Config = {
-    {"block_count", "n_layer"},
-    {"context_length", "n_ctx"},
-    {"embedding_length", "n_embd"},
-    {"feed_forward_length", "feed_forward_length"},
-    {"attention.head_count", "n_head"},
-    {"attention.layer_norm_epsilon", "layer_norm_epsilon"},
+    {"block_count", "n_layer"},         {"context_length", "n_ctx"},
+    {"embedding_length", "n_embd"},     {"feed_forward_length", "feed_forward_length"},
+    {"attention.head_count", "n_head"}, {"attention.layer_norm_epsilon", "layer_norm_epsilon"},
 };
 
 // gguf-py's tensor name map restricted to the parameters each Hugging Face model has.
 const std::vector<Rename> kLlamaBlock = {
-    {"attn_q.weight", "self_attn.q_proj.weight"},  {"attn_k.weight", "self_attn.k_proj.weight"},
-    {"attn_v.weight", "self_attn.v_proj.weight"},  {"attn_output.weight", "self_attn.o_proj.weight"},
-    {"ffn_gate.weight", "mlp.gate_proj.weight"},   {"ffn_up.weight", "mlp.up_proj.weight"},
-    {"ffn_down.weight", "mlp.down_proj.weight"},   {"attn_norm.weight", "input_layernorm.weight"},
+    {"attn_q.weight", "self_attn.q_proj.weight"},
+    {"attn_k.weight", "self_attn.k_proj.weight"},
+    {"attn_v.weight", "self_attn.v_proj.weight"},
+    {"attn_output.weight", "self_attn.o_proj.weight"},
+    {"ffn_gate.weight", "mlp.gate_proj.weight"},
+    {"ffn_up.weight", "mlp.up_proj.weight"},
+    {"ffn_down.weight", "mlp.down_proj.weight"},
+    {"attn_norm.weight", "input_layernorm.weight"},
     {"ffn_norm.weight", "post_attention_layernorm.weight"},
 };
 const std::vector<Rename> kLlamaGlobal = {{"token_embd.weight", "model.embed_tokens.weight"},
@@ -86,9 +87,10 @@ std::vector<Rename> concat(std::vector<Rename> a, const std::vector<Rename>& b) 
   return a;
 }
 
-const std::vector<Rename> kQwen2Block = concat(kLlamaBlock, {{"attn_q.bias", "self_attn.q_proj.bias"},
-                                                            {"attn_k.bias", "self_attn.k_proj.bias"},
-                                                            {"attn_v.bias", "self_attn.v_proj.bias"}});
+const std::vector<Rename> kQwen2Block =
+    concat(kLlamaBlock, {{"attn_q.bias", "self_attn.q_proj.bias"},
+                         {"attn_k.bias", "self_attn.k_proj.bias"},
+                         {"attn_v.bias", "self_attn.v_proj.bias"}});
 const std::vector<Rename> kQwen3Block =
     concat(kLlamaBlock, {{"attn_q_norm.weight", "self_attn.q_norm.weight"},
                          {"attn_k_norm.weight", "self_attn.k_norm.weight"}});
@@ -114,16 +116,18 @@ const std::vector<Rename> kGemma2Block = {
     {"post_ffw_norm.weight", "post_feedforward_layernorm.weight"},
 };
 const std::vector<Rename> kGpt2Block = {
-    {"attn_norm.weight", "ln_1.weight"},        {"attn_norm.bias", "ln_1.bias"},
-    {"attn_qkv.weight", "attn.c_attn.weight"},  {"attn_qkv.bias", "attn.c_attn.bias"},
+    {"attn_norm.weight", "ln_1.weight"},          {"attn_norm.bias", "ln_1.bias"},
+    {"attn_qkv.weight", "attn.c_attn.weight"},    {"attn_qkv.bias", "attn.c_attn.bias"},
     {"attn_output.weight", "attn.c_proj.weight"}, {"attn_output.bias", "attn.c_proj.bias"},
-    {"ffn_norm.weight", "ln_2.weight"},         {"ffn_norm.bias", "ln_2.bias"},
-    {"ffn_up.weight", "mlp.c_fc.weight"},       {"ffn_up.bias", "mlp.c_fc.bias"},
-    {"ffn_down.weight", "mlp.c_proj.weight"},   {"ffn_down.bias", "mlp.c_proj.bias"},
+    {"ffn_norm.weight", "ln_2.weight"},           {"ffn_norm.bias", "ln_2.bias"},
+    {"ffn_up.weight", "mlp.c_fc.weight"},         {"ffn_up.bias", "mlp.c_fc.bias"},
+    {"ffn_down.weight", "mlp.c_proj.weight"},     {"ffn_down.bias", "mlp.c_proj.bias"},
 };
 const std::vector<Rename> kGpt2Global = {
-    {"token_embd.weight", "transformer.wte.weight"}, {"position_embd.weight", "transformer.wpe.weight"},
-    {"output_norm.weight", "transformer.ln_f.weight"}, {"output_norm.bias", "transformer.ln_f.bias"},
+    {"token_embd.weight", "transformer.wte.weight"},
+    {"position_embd.weight", "transformer.wpe.weight"},
+    {"output_norm.weight", "transformer.ln_f.weight"},
+    {"output_norm.bias", "transformer.ln_f.bias"},
 };
 
 void kv_heads_default(json& c) {
@@ -207,7 +211,8 @@ const ArchSpec kArchs[] = {
      "sliding_window":null,"tie_word_embeddings":false,"bos_token_id":1,"pad_token_id":32000,
      "eos_token_id":32000})",
      kv_heads_default, kPhi3Block, "model.layers.", kLlamaGlobal},
-    {"gemma2", gemma2_config(),
+    {"gemma2",
+     gemma2_config(),
      R"({"vocab_size":256000,"max_position_embeddings":8192,"hidden_size":2304,
      "intermediate_size":9216,"num_hidden_layers":26,"num_attention_heads":8,"head_dim":256,
      "num_key_value_heads":4,"initializer_range":0.02,"rms_norm_eps":1e-06,"use_cache":true,
@@ -216,8 +221,10 @@ const ArchSpec kArchs[] = {
      "final_logit_softcapping":30.0,"attn_logit_softcapping":50.0,"tie_word_embeddings":true,
      "bos_token_id":2,"pad_token_id":0,"eos_token_id":1})",
      [](json& c) { c["layer_types"] = layer_types(c, true); },
-     kGemma2Block, "model.layers.",
-     {{"token_embd.weight", "model.embed_tokens.weight"}, {"output_norm.weight", "model.norm.weight"}}},
+     kGemma2Block,
+     "model.layers.",
+     {{"token_embd.weight", "model.embed_tokens.weight"},
+      {"output_norm.weight", "model.norm.weight"}}},
     {"gpt2", kGpt2Config,
      R"({"vocab_size":50257,"n_positions":1024,"n_embd":768,"n_layer":12,"n_head":12,
      "n_inner":null,"activation_function":"gelu_new","resid_pdrop":0.1,"embd_pdrop":0.1,
@@ -231,8 +238,8 @@ const ArchSpec kArchs[] = {
 
 // Architectures transformers 4.57.3 reads from GGUF that mlhub does not convert.
 constexpr std::string_view kOtherTransformersArchs[] = {
-    "qwen2moe", "qwen3moe", "lfm2", "falcon", "bloom", "t5", "t5encoder", "stablelm",
-    "starcoder2", "mamba", "nemotron", "gemma3", "deci"};
+    "qwen2moe", "qwen3moe",   "lfm2",  "falcon",   "bloom",  "t5",  "t5encoder",
+    "stablelm", "starcoder2", "mamba", "nemotron", "gemma3", "deci"};
 
 const ArchSpec* find_arch(std::string_view arch) {
   for (const ArchSpec& a : kArchs)
@@ -266,12 +273,16 @@ json parsed_config(const GgufFile& f, std::string_view arch, std::string_view up
     const std::string_view rest =
         dot == std::string::npos ? std::string_view() : std::string_view(key).substr(dot + 1);
     const std::vector<Rename>* table = nullptr;
-    if (prefix == "general") table = &kGeneralConfig;
-    else if (prefix == "tokenizer") table = &kTokenizerConfig;
-    else if (const ArchSpec* a = find_arch(prefix)) table = &a->config;
+    if (prefix == "general")
+      table = &kGeneralConfig;
+    else if (prefix == "tokenizer")
+      table = &kTokenizerConfig;
+    else if (const ArchSpec* a = find_arch(prefix))
+      table = &a->config;
     if (table == nullptr || dot == std::string::npos) continue;
     for (const Rename& r : *table)
-      if (r.gguf == rest && !r.hf.empty()) c[std::string(r.hf)] = gguf_parsed_value(f, raw_key, arch, updated);
+      if (r.gguf == rest && !r.hf.empty())
+        c[std::string(r.hf)] = gguf_parsed_value(f, raw_key, arch, updated);
   }
   if (!c.contains("vocab_size") && f.contains("tokenizer.ggml.tokens")) {
     const json tokens = gguf_parsed_value(f, "tokenizer.ggml.tokens", arch, updated);
@@ -303,10 +314,9 @@ json config_json(const ArchSpec& spec, const json& parsed) {
 
 }  // namespace
 
-
 // The metadata value as _gguf_parse_value gives it: one-element arrays become their element.
 json gguf_parsed_value(const GgufFile& f, const std::string& key, std::string_view arch,
-                  std::string_view updated) {
+                       std::string_view updated) {
   json v = f.value_json(key);
   if (v.is_array() && v.size() == 1) v = json(v[0]);
   if (v.is_string()) {
@@ -348,9 +358,10 @@ Result<GgufHf> gguf_to_hf(const GgufFile& f) {
       if (spec == nullptr) {
         for (std::string_view other : kOtherTransformersArchs)
           if (other == arch)
-            unimplemented(fmt::format("architecture \"{}\" is not converted by mlhub (mlhub "
-                                      "converts llama, mistral, qwen2, qwen3, phi3, gemma2, gpt2)",
-                                      arch));
+            unimplemented(
+                fmt::format("architecture \"{}\" is not converted by mlhub (mlhub "
+                            "converts llama, mistral, qwen2, qwen3, phi3, gemma2, gpt2)",
+                            arch));
         unimplemented(fmt::format("GGUF model with architecture \"{}\" is not supported", arch));
       }
       const json parsed = parsed_config(f, arch, updated);
@@ -358,7 +369,8 @@ Result<GgufHf> gguf_to_hf(const GgufFile& f) {
       out.config = config_json(*spec, parsed);
       // Names: every GGUF tensor transformers' weights map knows for this model.
       std::vector<std::pair<std::string, std::string>> names;
-      const json& n_layers_json = out.config[spec->arch == "gpt2" ? "n_layer" : "num_hidden_layers"];
+      const json& n_layers_json =
+          out.config[spec->arch == "gpt2" ? "n_layer" : "num_hidden_layers"];
       const int64_t n_layers = n_layers_json.is_number_integer() ? n_layers_json.get<int64_t>() : 0;
       for (const GgufTensorInfo& t : f.tensor_infos()) {
         for (const Rename& r : spec->global_tensors)

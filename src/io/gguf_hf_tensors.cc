@@ -39,12 +39,14 @@ Tensor unpermute_rows(const Tensor& t, int64_t n_head, const std::string& name) 
   return Tensor::view_of(std::move(storage), 0, t.dtype(), t.shape());
 }
 
-bool is_plain_float(DType d) { return d == DType::kF32 || d == DType::kF16 || d == DType::kBF16; }
+bool is_plain_float(DType d) {
+  return d == DType::kF32 || d == DType::kF16 || d == DType::kBF16;
+}
 
 Tensor minus_one(const Tensor& t, const std::string& name) {
   if (!is_plain_float(t.dtype()))
-    unimplemented(fmt::format("tensor \"{}\" is {}: gemma2's norm - 1 needs F32, F16 or BF16",
-                              name, dtype_name(t.dtype())));
+    unimplemented(fmt::format("tensor \"{}\" is {}: gemma2's norm - 1 needs F32, F16 or BF16", name,
+                              dtype_name(t.dtype())));
   std::vector<float> v = t.to_floats();
   for (float& x : v) x -= 1.0f;  // transformers subtracts in float32 after dequantizing
   return Tensor::from_floats(v, t.shape());
@@ -76,9 +78,8 @@ Tensor process(const Tensor& t, const std::string& name, std::string_view arch,
     return unpermute_rows(t, contains(name, ".attn_q.") ? heads : kv_heads, name);
   }
   if ((arch == "gemma2") && contains(name, "norm.weight")) return minus_one(t, name);
-  if (arch == "gpt2" &&
-      (contains(name, "attn_qkv.weight") || contains(name, "ffn_down.weight") ||
-       contains(name, "ffn_up.weight") || contains(name, "attn_output.weight")))
+  if (arch == "gpt2" && (contains(name, "attn_qkv.weight") || contains(name, "ffn_down.weight") ||
+                         contains(name, "ffn_up.weight") || contains(name, "attn_output.weight")))
     return transposed(t, name);
   return t;
 }

@@ -50,7 +50,7 @@ class GgufCursor {
     pos_ += n;
   }
   uint64_t uint(int bytes, std::string_view what);  // 1, 2, 4 or 8 bytes
-  std::string_view string(std::string_view what);    // u64 length + bytes (a view)
+  std::string_view string(std::string_view what);   // u64 length + bytes (a view)
   const std::byte* at(uint64_t pos) const { return data_ + pos; }
 
  private:

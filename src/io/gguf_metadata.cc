@@ -12,20 +12,33 @@ namespace mlhub::io {
 using json = nlohmann::json;
 
 std::string_view gguf_type_name(GgufType type) {
-  static constexpr std::string_view kNames[] = {"u8",  "i8",   "u16",    "i16",   "u32",
-                                                "i32", "f32",  "bool",   "string", "array",
-                                                "u64", "i64",  "f64"};
+  static constexpr std::string_view kNames[] = {"u8",  "i8",  "u16",  "i16",    "u32",
+                                                "i32", "f32", "bool", "string", "array",
+                                                "u64", "i64", "f64"};
   const auto i = static_cast<uint32_t>(type);
   return i < std::size(kNames) ? kNames[i] : std::string_view("unknown");
 }
 
 int gguf_scalar_size(uint32_t type) {
   switch (static_cast<GgufType>(type)) {
-    case GgufType::kU8: case GgufType::kI8: case GgufType::kBool: return 1;
-    case GgufType::kU16: case GgufType::kI16: return 2;
-    case GgufType::kU32: case GgufType::kI32: case GgufType::kF32: return 4;
-    case GgufType::kU64: case GgufType::kI64: case GgufType::kF64: return 8;
-    case GgufType::kString: case GgufType::kArray: return 0;
+    case GgufType::kU8:
+    case GgufType::kI8:
+    case GgufType::kBool:
+      return 1;
+    case GgufType::kU16:
+    case GgufType::kI16:
+      return 2;
+    case GgufType::kU32:
+    case GgufType::kI32:
+    case GgufType::kF32:
+      return 4;
+    case GgufType::kU64:
+    case GgufType::kI64:
+    case GgufType::kF64:
+      return 8;
+    case GgufType::kString:
+    case GgufType::kArray:
+      return 0;
   }
   return -1;
 }
@@ -47,9 +60,10 @@ uint64_t GgufCursor::uint(int bytes, std::string_view what) {
 std::string_view GgufCursor::string(std::string_view what) {
   const uint64_t n = uint(8, what);
   if (n > remaining())
-    corrupt(fmt::format("{}: a string of {} bytes at offset {} runs past the end of the file ({} "
-                        "bytes are left)",
-                        what, n, pos_, remaining()));
+    corrupt(
+        fmt::format("{}: a string of {} bytes at offset {} runs past the end of the file ({} "
+                    "bytes are left)",
+                    what, n, pos_, remaining()));
   const std::string_view s(reinterpret_cast<const char*>(data_ + pos_), n);
   pos_ += n;
   return s;
@@ -75,8 +89,8 @@ void gguf_skip_value(GgufCursor& cur, uint32_t type, const std::string& what, in
   // Every element takes at least `min` bytes: a count the file cannot hold is refused at once.
   const uint64_t min = esize > 0 ? static_cast<uint64_t>(esize) : elem == 8 ? 8 : 12;
   if (count > cur.remaining() / min)
-    corrupt(fmt::format("{}: an array of {} {} values cannot fit in the {} bytes left", what,
-                        count, gguf_type_name(static_cast<GgufType>(elem)), cur.remaining()));
+    corrupt(fmt::format("{}: an array of {} {} values cannot fit in the {} bytes left", what, count,
+                        gguf_type_name(static_cast<GgufType>(elem)), cur.remaining()));
   if (esize > 0) {
     cur.skip(count * static_cast<uint64_t>(esize), what);
     return;
@@ -88,15 +102,23 @@ namespace {
 
 bool is_integer(GgufType t) {
   switch (t) {
-    case GgufType::kU8: case GgufType::kI8: case GgufType::kU16: case GgufType::kI16:
-    case GgufType::kU32: case GgufType::kI32: case GgufType::kU64: case GgufType::kI64:
+    case GgufType::kU8:
+    case GgufType::kI8:
+    case GgufType::kU16:
+    case GgufType::kI16:
+    case GgufType::kU32:
+    case GgufType::kI32:
+    case GgufType::kU64:
+    case GgufType::kI64:
       return true;
     default:
       return false;
   }
 }
 
-bool is_float(GgufType t) { return t == GgufType::kF32 || t == GgufType::kF64; }
+bool is_float(GgufType t) {
+  return t == GgufType::kF32 || t == GgufType::kF64;
+}
 
 // Scalars decoded from validated bytes.
 uint64_t read_bits(GgufCursor& c, GgufType t) {
@@ -106,16 +128,27 @@ uint64_t read_bits(GgufCursor& c, GgufType t) {
 json scalar_json(GgufCursor& c, GgufType t) {
   const uint64_t bits = read_bits(c, t);
   switch (t) {
-    case GgufType::kU8: case GgufType::kU16: case GgufType::kU32: case GgufType::kU64:
+    case GgufType::kU8:
+    case GgufType::kU16:
+    case GgufType::kU32:
+    case GgufType::kU64:
       return bits;
-    case GgufType::kI8: return static_cast<int8_t>(bits);
-    case GgufType::kI16: return static_cast<int16_t>(bits);
-    case GgufType::kI32: return static_cast<int32_t>(bits);
-    case GgufType::kI64: return static_cast<int64_t>(bits);
-    case GgufType::kF32: return static_cast<double>(std::bit_cast<float>(static_cast<uint32_t>(bits)));
-    case GgufType::kF64: return std::bit_cast<double>(bits);
-    case GgufType::kBool: return bits != 0;
-    default: return nullptr;
+    case GgufType::kI8:
+      return static_cast<int8_t>(bits);
+    case GgufType::kI16:
+      return static_cast<int16_t>(bits);
+    case GgufType::kI32:
+      return static_cast<int32_t>(bits);
+    case GgufType::kI64:
+      return static_cast<int64_t>(bits);
+    case GgufType::kF32:
+      return static_cast<double>(std::bit_cast<float>(static_cast<uint32_t>(bits)));
+    case GgufType::kF64:
+      return std::bit_cast<double>(bits);
+    case GgufType::kBool:
+      return bits != 0;
+    default:
+      return nullptr;
   }
 }
 
@@ -134,8 +167,8 @@ int64_t int_at(GgufCursor& c, GgufType t, const std::string& what) {
   const json v = scalar_json(c, t);
   if (v.is_number_unsigned() &&
       v.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
-    throw Error(StatusCode::kOutOfRange, fmt::format("{}: {} does not fit in int64", what,
-                                                     v.get<uint64_t>()));
+    throw Error(StatusCode::kOutOfRange,
+                fmt::format("{}: {} does not fit in int64", what, v.get<uint64_t>()));
   return v.get<int64_t>();
 }
 
@@ -148,9 +181,13 @@ json gguf_value_json(const GgufData& d, const GgufEntry& e) {
 
 // ---- GgufFile metadata accessors ---------------------------------------------------------------
 
-const std::vector<std::string>& GgufFile::keys() const { return data_->keys; }
+const std::vector<std::string>& GgufFile::keys() const {
+  return data_->keys;
+}
 
-bool GgufFile::contains(const std::string& key) const { return data_->key_index.count(key) != 0; }
+bool GgufFile::contains(const std::string& key) const {
+  return data_->key_index.count(key) != 0;
+}
 
 std::optional<GgufType> GgufFile::type_of(const std::string& key) const {
   const auto it = data_->key_index.find(key);
@@ -203,8 +240,8 @@ Found find_typed(const GgufData& d, const std::string& key, bool array, Pred ok,
 
 Result<std::string> GgufFile::get_string(const std::string& key) const {
   return catch_errors([&] {
-    Found f = find_typed(*data_, key, false, [](GgufType t) { return t == GgufType::kString; },
-                         "string");
+    Found f = find_typed(
+        *data_, key, false, [](GgufType t) { return t == GgufType::kString; }, "string");
     return std::string(f.cur.string(key));
   });
 }
@@ -225,16 +262,16 @@ Result<double> GgufFile::get_float(const std::string& key) const {
 
 Result<bool> GgufFile::get_bool(const std::string& key) const {
   return catch_errors([&] {
-    Found f = find_typed(*data_, key, false, [](GgufType t) { return t == GgufType::kBool; },
-                         "bool");
+    Found f = find_typed(
+        *data_, key, false, [](GgufType t) { return t == GgufType::kBool; }, "bool");
     return read_bits(f.cur, f.type) != 0;
   });
 }
 
 Result<std::vector<std::string>> GgufFile::get_string_array(const std::string& key) const {
   return catch_errors([&] {
-    Found f = find_typed(*data_, key, true, [](GgufType t) { return t == GgufType::kString; },
-                         "an array of string");
+    Found f = find_typed(
+        *data_, key, true, [](GgufType t) { return t == GgufType::kString; }, "an array of string");
     std::vector<std::string> out;
     out.reserve(f.count);  // validated at parse time: count strings fit in the file
     for (uint64_t i = 0; i < f.count; ++i) out.emplace_back(f.cur.string(key));

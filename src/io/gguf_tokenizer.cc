@@ -2,22 +2,23 @@
 // (integrations/ggml.py: GGUFTokenizerSkeleton + the converter of the model type, then the fast
 // tokenizer class of the model type, which adds its special tokens and post-processor).
 //
-// Converted: model types gpt2 (GGUFGPTConverter), qwen2 and qwen3 (GGUFQwen2Converter), and
-// llama (and deci, which transformers converts the same way) through GGUFLlamaConverter, both
-// paths: a byte-level BPE vocabulary (tokenizer model "gpt2", llama-3 /
-// SmolLM2) and a SentencePiece one (tokenizer model "llama": merges rebuilt from the scores),
-// finished by LlamaTokenizerFast. Other converters give kUnimplemented.
+// Converted: model types gpt2 (GGUFGPTConverter), qwen2 and qwen3 (GGUFQwen2Converter), phi3
+// (GGUFPhi3Converter), and llama (and deci, converted the same way) through GGUFLlamaConverter on
+// both of its paths: a byte-level BPE vocabulary (tokenizer model "gpt2": llama-3, SmolLM2) and a
+// SentencePiece one (tokenizer model "llama": merges rebuilt from the scores). Other model types
+// give kUnimplemented.
 //
-// transformers' quirks are kept, since the point is to tokenize as it does: the "eos_token" it
-// passes is the bos token, tokenizer.ggml.add_bos_token is not read (LlamaTokenizerFast adds bos
-// by default), and decoding cleans up tokenization spaces.
+// transformers' quirks are kept, since the point is to tokenize as it does: its llama converter
+// passes the bos token as "eos_token", tokenizer.ggml.add_bos_token is not read
+// (LlamaTokenizerFast adds bos by default), gpt2/qwen2 ignore the file's token types, and phi3's
+// vocabulary gets no normalizer or pre-tokenizer.
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 #include <unordered_map>
 #include <unordered_set>
-#include <set>
 
 #include "io/gguf_internal.h"
 
@@ -95,9 +96,9 @@ Skeleton read_skeleton(const GgufFile& f) {
   return s;
 }
 
-json added_token(const std::string& content, int64_t id) {
-  return {{"id", id},          {"content", content}, {"single_word", false}, {"lstrip", false},
-          {"rstrip", false},   {"normalized", false}, {"special", true}};
+json added_token(const std::string& content, int64_t id, bool rstrip = false) {
+  return {{"id", id},         {"content", content},  {"single_word", false}, {"lstrip", false},
+          {"rstrip", rstrip}, {"normalized", false}, {"special", true}};
 }
 
 // Where the UTF-8 code points of `s` start (Python slices strings by code point).
@@ -112,7 +113,8 @@ std::vector<size_t> code_point_starts(const std::string& s) {
 // within a token by the scores of its halves and overall by the token's score (both stable and
 // descending, as Python's sorted(..., reverse=True)).
 std::vector<std::string> merges_from_scores(const Skeleton& s) {
-  if (s.scores.empty()) corrupt("tokens and scores are needed to build merges, and scores are absent");
+  if (s.scores.empty())
+    corrupt("tokens and scores are needed to build merges, and scores are absent");
   std::unordered_map<std::string, double> score;  // dict: first position, last value
   std::vector<const std::string*> order;
   for (size_t i = 0; i < s.tokens.size(); ++i) {
@@ -155,8 +157,8 @@ std::vector<std::string> merges_from_scores(const Skeleton& s) {
 // does) and merges ([[left, right], ...]).
 // `llama`: GGUFLlamaConverter's BPE (unk, fuse_unk, byte_fallback); else GPT2Converter's /
 // Qwen2Converter's (no unk, "" affixes).
-json bpe_model(const Skeleton& s, const std::vector<std::string>& merge_list,
-               const json& unk_token, bool llama) {
+json bpe_model(const Skeleton& s, const std::vector<std::string>& merge_list, const json& unk_token,
+               bool llama) {
   json vocab = json::object();
   for (size_t i = 0; i < s.tokens.size(); ++i) vocab[s.tokens[i]] = i;
   json merges = json::array();
@@ -164,8 +166,8 @@ json bpe_model(const Skeleton& s, const std::vector<std::string>& merge_list,
     const std::string& m = merge_list[i];
     const size_t space = m.find(' ');
     if (space == std::string::npos || m.find(' ', space + 1) != std::string::npos)
-      corrupt(fmt::format("tokenizer.ggml.merges[{}] \"{}\" is not two tokens split by a space",
-                          i, m));
+      corrupt(
+          fmt::format("tokenizer.ggml.merges[{}] \"{}\" is not two tokens split by a space", i, m));
     merges.push_back(json::array({m.substr(0, space), m.substr(space + 1)}));
   }
   return {{"type", "BPE"},
@@ -228,15 +230,19 @@ void add_specials(std::map<int64_t, std::string>& by_id, const json& vocab,
   }
 }
 
-json added_tokens_json(const std::map<int64_t, std::string>& by_id) {
+json added_tokens_json(const std::map<int64_t, std::string>& by_id,
+                       const std::set<std::string>& rstrip = {}) {
   json added = json::array();
-  for (const auto& [id, content] : by_id) added.push_back(added_token(content, id));
+  for (const auto& [id, content] : by_id)
+    added.push_back(added_token(content, id, rstrip.count(content) != 0));
   return added;
 }
 
 json byte_level(bool add_prefix_space, bool trim_offsets, bool use_regex) {
-  return {{"type", "ByteLevel"}, {"add_prefix_space", add_prefix_space},
-          {"trim_offsets", trim_offsets}, {"use_regex", use_regex}};
+  return {{"type", "ByteLevel"},
+          {"add_prefix_space", add_prefix_space},
+          {"trim_offsets", trim_offsets},
+          {"use_regex", use_regex}};
 }
 
 // GGUFGPTConverter + GPT2TokenizerFast (`qwen` false) or GGUFQwen2Converter +
@@ -256,12 +262,11 @@ GgufTokenizer byte_level_tokenizer(const GgufFile& f, const Skeleton& s, bool qw
     const char* kQwen2Split = R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N})"
                               R"(| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
     pre_tokenizer = {{"type", "Sequence"},
-                     {"pretokenizers",
-                      json::array({{{"type", "Split"},
-                                    {"pattern", {{"Regex", kQwen2Split}}},
-                                    {"behavior", "Isolated"},
-                                    {"invert", false}},
-                                   byte_level(add_prefix_space, true, false)})}};
+                     {"pretokenizers", json::array({{{"type", "Split"},
+                                                     {"pattern", {{"Regex", kQwen2Split}}},
+                                                     {"behavior", "Isolated"},
+                                                     {"invert", false}},
+                                                    byte_level(add_prefix_space, true, false)})}};
   }
   GgufTokenizer out;
   out.tokenizer = {{"version", "1.0"},
@@ -324,14 +329,15 @@ GgufTokenizer llama_tokenizer(const GgufFile& f, const Skeleton& s, bool llama3)
   const int64_t bos_id = vocab.at(bos_str).get<int64_t>();
 
   const bool add_prefix_space = s.add_prefix_space.value_or(true);
-  json decoders = json::array({{{"type", "ByteFallback"}},
-                               {{"type", "Fuse"}},
-                               {{"type", "Replace"},
-                                {"pattern", {{"String", "\u2581"}}},
-                                {"content", " "}}});
+  json decoders =
+      json::array({{{"type", "ByteFallback"}},
+                   {{"type", "Fuse"}},
+                   {{"type", "Replace"}, {"pattern", {{"String", "\u2581"}}}, {"content", " "}}});
   if (llama3)
-    decoders.push_back(
-        {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", true}, {"use_regex", true}});
+    decoders.push_back({{"type", "ByteLevel"},
+                        {"add_prefix_space", true},
+                        {"trim_offsets", true},
+                        {"use_regex", true}});
   if (add_prefix_space)
     decoders.push_back({{"type", "Strip"}, {"content", " "}, {"start", 1}, {"stop", 0}});
 
@@ -340,7 +346,9 @@ GgufTokenizer llama_tokenizer(const GgufFile& f, const Skeleton& s, bool llama3)
   json normalizer = {{"type", "Sequence"}, {"normalizers", json::array()}};
   json pre_tokenizer = nullptr;
   if (llama3) {
-    pre_tokenizer = {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", false},
+    pre_tokenizer = {{"type", "ByteLevel"},
+                     {"add_prefix_space", false},
+                     {"trim_offsets", false},
                      {"use_regex", true}};
   } else {
     if (add_prefix_space)
@@ -374,6 +382,73 @@ GgufTokenizer llama_tokenizer(const GgufFile& f, const Skeleton& s, bool llama3)
   return out;
 }
 
+// GGUFPhi3Converter + LlamaTokenizerFast: a plain BPE over the SentencePiece vocabulary (no
+// normalizer or pre-tokenizer: transformers converts it so), Phi-3's chat tokens as specials.
+GgufTokenizer phi3_tokenizer(const GgufFile& f, const Skeleton& s) {
+  const std::vector<std::string> merge_list = s.has_merges ? s.merges : merges_from_scores(s);
+  json model = bpe_model(s, merge_list, nullptr, /*llama=*/true);
+  model["fuse_unk"] = false;
+  model["byte_fallback"] = false;
+  const auto token = [&](std::optional<int64_t> id) -> json {
+    return id ? json(s.tokens[static_cast<size_t>(*id)]) : json(nullptr);
+  };
+  const json unk = token(s.unk_id), bos = token(s.bos_id), eos = token(s.eos_id),
+             pad = token(s.pad_id);
+  const std::vector<std::string> chat = {"</s>",
+                                         "<|endoftext|>",
+                                         "<|assistant|>",
+                                         "<|placeholder1|>",
+                                         "<|placeholder2|>",
+                                         "<|placeholder3|>",
+                                         "<|placeholder4|>",
+                                         "<|system|>",
+                                         "<|end|>",
+                                         "<|placeholder5|>",
+                                         "<|placeholder6|>",
+                                         "<|user|>"};
+  std::set<std::string> rstrip(chat.begin(), chat.end());
+  rstrip.erase("<|endoftext|>");
+  std::map<int64_t, std::string> by_id;
+  add_specials(by_id, model["vocab"], chat);
+  std::vector<std::string> class_specials;
+  for (const json* t : {&bos, &eos, &unk, &pad})
+    if (t->is_string()) class_specials.push_back(t->get<std::string>());
+  add_specials(by_id, model["vocab"], class_specials);
+  if (!bos.is_string())
+    unimplemented("no tokenizer.ggml.bos_token_id: LlamaTokenizerFast cannot add a bos token");
+  int64_t bos_id = -1;
+  for (const auto& [id, content] : by_id)
+    if (content == bos.get<std::string>()) bos_id = id;
+  json decoders =
+      json::array({{{"type", "ByteFallback"}},
+                   {{"type", "Fuse"}},
+                   {{"type", "Replace"}, {"pattern", {{"String", "\u2581"}}}, {"content", " "}}});
+  if (s.add_prefix_space.value_or(true))
+    decoders.push_back({{"type", "Strip"}, {"content", " "}, {"start", 1}, {"stop", 0}});
+  GgufTokenizer out;
+  out.tokenizer = {{"version", "1.0"},
+                   {"truncation", nullptr},
+                   {"padding", nullptr},
+                   {"added_tokens", added_tokens_json(by_id, rstrip)},
+                   {"normalizer", nullptr},
+                   {"pre_tokenizer", nullptr},
+                   {"post_processor", llama_post_processor(bos.get<std::string>(), bos_id)},
+                   {"decoder", {{"type", "Sequence"}, {"decoders", std::move(decoders)}}},
+                   {"model", std::move(model)}};
+  out.tokenizer_config = {{"add_bos_token", true},
+                          {"add_eos_token", false},
+                          {"add_prefix_space", nullptr},
+                          {"bos_token", bos},
+                          {"eos_token", eos},
+                          {"unk_token", unk},
+                          {"pad_token", pad},
+                          {"clean_up_tokenization_spaces", false},
+                          {"legacy", true},
+                          {"use_default_system_prompt", false}};
+  add_gguf_config(f, out.tokenizer_config);
+  return out;
+}
+
 }  // namespace
 
 Result<GgufTokenizer> gguf_tokenizer_json(const GgufFile& f) {
@@ -383,11 +458,13 @@ Result<GgufTokenizer> gguf_tokenizer_json(const GgufFile& f) {
       const std::string model_type = gguf_updated_architecture(f, arch);
       const bool llama = model_type == "llama" || model_type == "deci";
       const bool qwen = model_type == "qwen2" || model_type == "qwen3";
-      if (!llama && !qwen && model_type != "gpt2")
-        unimplemented(fmt::format("the tokenizer of a \"{}\" GGUF file is not converted by mlhub "
-                                  "(it converts llama's, qwen2's, qwen3's and gpt2's)",
-                                  model_type));
+      if (!llama && !qwen && model_type != "gpt2" && model_type != "phi3")
+        unimplemented(
+            fmt::format("the tokenizer of a \"{}\" GGUF file is not converted by mlhub "
+                        "(it converts llama's, qwen2's, qwen3's, phi3's and gpt2's)",
+                        model_type));
       const Skeleton s = read_skeleton(f);
+      if (model_type == "phi3") return phi3_tokenizer(f, s);
       if (!llama) return byte_level_tokenizer(f, s, qwen);
       // GGUFLlamaConverter: tokenizer model "llama" is SentencePiece-style, anything else the
       // llama-3 byte-level BPE.

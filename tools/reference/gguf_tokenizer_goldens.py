@@ -38,7 +38,12 @@ def compact_sha(value):
     return hashlib.sha256(s.encode("utf-8")).hexdigest()
 
 
-def write_llama_spm(path, model_file, n_tokens):
+PHI3_SPECIALS = ["<|endoftext|>", "<|assistant|>", "<|placeholder1|>", "<|placeholder2|>",
+                 "<|placeholder3|>", "<|placeholder4|>", "<|system|>", "<|end|>",
+                 "<|placeholder5|>", "<|placeholder6|>", "<|user|>"]
+
+
+def write_llama_spm(path, model_file, n_tokens, arch="llama"):
     """The first n_tokens pieces of a SentencePiece model as llama.cpp's converter writes them
     (tokenizer.ggml.model "llama", scores, token types; no merges)."""
     sp = sentencepiece.SentencePieceProcessor(model_file=model_file)
@@ -56,16 +61,24 @@ def write_llama_spm(path, model_file, n_tokens):
         elif sp.is_byte(i):
             t = gguf.TokenType.BYTE
         types.append(int(t))
-    w = gguf.GGUFWriter(path, arch="llama")
-    w.add_name("tiny-llama-spm")
-    w.add_uint32("llama.block_count", 1)
-    w.add_uint32("llama.vocab_size", n_tokens)
+    if arch == "phi3":  # Phi-3 appends its chat tokens after the SentencePiece pieces
+        for t in PHI3_SPECIALS:
+            tokens.append(t)
+            scores.append(0.0)
+            types.append(int(gguf.TokenType.CONTROL))
+    w = gguf.GGUFWriter(path, arch=arch)
+    w.add_name(f"tiny-{arch}-spm")
+    w.add_uint32(f"{arch}.block_count", 1)
+    w.add_uint32(f"{arch}.vocab_size", len(tokens))
     w.add_string("tokenizer.ggml.model", "llama")
     w.add_array("tokenizer.ggml.tokens", tokens)
     w.add_array("tokenizer.ggml.scores", scores)
     w.add_array("tokenizer.ggml.token_type", types)
     w.add_uint32("tokenizer.ggml.bos_token_id", sp.bos_id())
-    w.add_uint32("tokenizer.ggml.eos_token_id", sp.eos_id())
+    w.add_uint32("tokenizer.ggml.eos_token_id",
+                 tokens.index("<|endoftext|>") if arch == "phi3" else sp.eos_id())
+    if arch == "phi3":
+        w.add_uint32("tokenizer.ggml.padding_token_id", tokens.index("<|endoftext|>"))
     w.add_uint32("tokenizer.ggml.unknown_token_id", sp.unk_id())
     w.add_bool("tokenizer.ggml.add_bos_token", True)
     w.add_bool("tokenizer.ggml.add_eos_token", False)
@@ -157,6 +170,10 @@ def main():
     write_llama_spm(os.path.join(OUT, "llama_spm.gguf"), spm, args.spm_tokens)
     tok = AutoTokenizer.from_pretrained(OUT, gguf_file="llama_spm.gguf")
     record(tok, "llama_spm", lines[: args.spm_lines], max_ids=300)
+
+    write_llama_spm(os.path.join(OUT, "phi3_spm.gguf"), spm, args.spm_tokens, arch="phi3")
+    tok = AutoTokenizer.from_pretrained(OUT, gguf_file="phi3_spm.gguf")
+    record(tok, "phi3_spm", lines[: args.spm_lines], max_ids=300)
 
     for arch in ("qwen2", "gpt2"):
         write_bpe_subset(os.path.join(OUT, f"{arch}_bpe.gguf"), arch, smol, args.bpe_tokens)

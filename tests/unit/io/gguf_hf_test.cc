@@ -34,8 +34,7 @@ void expect_rows_from(const Tensor& got, const Tensor& raw, const json& row_sour
   ASSERT_EQ(got.dtype(), raw.dtype());
   ASSERT_EQ(static_cast<size_t>(got.shape()[0]), row_source.size());
   for (size_t r = 0; r < row_source.size(); ++r)
-    EXPECT_EQ(row_bytes(got, static_cast<int64_t>(r)),
-              row_bytes(raw, row_source[r].get<int64_t>()))
+    EXPECT_EQ(row_bytes(got, static_cast<int64_t>(r)), row_bytes(raw, row_source[r].get<int64_t>()))
         << "row " << r << " should be GGUF row " << row_source[r];
 }
 
@@ -47,8 +46,8 @@ TEST_P(GgufHfCase, MatchesTransformers) {
   ASSERT_TRUE(f.ok()) << f.status().to_string();
   auto hf = gguf_to_hf(*f);
   ASSERT_TRUE(hf.ok()) << hf.status().to_string();
-  EXPECT_EQ(hf->config, want["config"]) << "got  " << hf->config.dump() << "\nwant "
-                                         << want["config"].dump();
+  EXPECT_EQ(hf->config, want["config"])
+      << "got  " << hf->config.dump() << "\nwant " << want["config"].dump();
   if (!want.contains("tensors")) return;  // mistral: transformers cannot map them (gguf-py)
   std::vector<std::string> names;
   for (const auto& [name, w] : want["tensors"].items()) names.push_back(name);
@@ -119,13 +118,13 @@ TEST(GgufHf, UnsupportedAndBrokenFiles) {
       .zeros(64);
   EXPECT_STATUS(gguf_to_hf(*GgufFile::parse(none.bytes())).status(), StatusCode::kCorruption,
                 "general.architecture");
-  EXPECT_STATUS(gguf_to_hf(*GgufFile::parse(falcon.bytes())).status(),
-                StatusCode::kUnimplemented, "\"falcon\" is not converted by mlhub");
+  EXPECT_STATUS(gguf_to_hf(*GgufFile::parse(falcon.bytes())).status(), StatusCode::kUnimplemented,
+                "\"falcon\" is not converted by mlhub");
   EXPECT_STATUS(gguf_to_hf(*GgufFile::parse(weird.bytes())).status(), StatusCode::kUnimplemented,
                 "rwkv9");
   // 4 rows cannot be 3 heads of row pairs; block_count is missing, so it is the default 32.
-  EXPECT_STATUS(gguf_to_hf(*GgufFile::parse(bad_heads.bytes())).status(),
-                StatusCode::kCorruption, "3 heads");
+  EXPECT_STATUS(gguf_to_hf(*GgufFile::parse(bad_heads.bytes())).status(), StatusCode::kCorruption,
+                "3 heads");
 }
 
 }  // namespace

@@ -11,7 +11,9 @@ namespace fs = std::filesystem;
 
 constexpr uint32_t kF32 = 0, kQ4_0 = 2, kArray = 9, kString = 8;
 
-Status parse_status(const std::string& bytes) { return GgufFile::parse(bytes).status(); }
+Status parse_status(const std::string& bytes) {
+  return GgufFile::parse(bytes).status();
+}
 
 // A valid one-tensor file with the given tensor infos and `data` bytes of data.
 std::string one_tensor(const std::vector<uint64_t>& ne, uint32_t type, uint64_t offset,
@@ -87,8 +89,8 @@ TEST(GgufHostile, TensorShapes) {
                 "negative dimension -1");
   EXPECT_STATUS(parse_status(one_tensor({uint64_t{1} << 40, uint64_t{1} << 40}, kF32, 0)),
                 StatusCode::kCorruption, "overflow");
-  EXPECT_STATUS(parse_status(one_tensor({uint64_t{1} << 62, 2}, kF32, 0)),
-                StatusCode::kCorruption, "overflow");
+  EXPECT_STATUS(parse_status(one_tensor({uint64_t{1} << 62, 2}, kF32, 0)), StatusCode::kCorruption,
+                "overflow");
   EXPECT_STATUS(parse_status(one_tensor({33}, kQ4_0, 0)), StatusCode::kCorruption,
                 "not whole 32-value blocks of Q4_0");
   EXPECT_STATUS(parse_status(one_tensor({4}, 99, 0)), StatusCode::kUnimplemented,

@@ -114,10 +114,10 @@ TEST(GgufMetadata, EveryValueTypeMatchesGgufPy) {
   ASSERT_EQ(all.size(), want.size());
   ASSERT_EQ(f->keys().size(), want.size());
   static const std::map<std::string, GgufType> kTypes = {
-      {"UINT8", GgufType::kU8},     {"INT8", GgufType::kI8},     {"UINT16", GgufType::kU16},
-      {"INT16", GgufType::kI16},    {"UINT32", GgufType::kU32},  {"INT32", GgufType::kI32},
-      {"FLOAT32", GgufType::kF32},  {"BOOL", GgufType::kBool},   {"STRING", GgufType::kString},
-      {"ARRAY", GgufType::kArray},  {"UINT64", GgufType::kU64},  {"INT64", GgufType::kI64},
+      {"UINT8", GgufType::kU8},    {"INT8", GgufType::kI8},    {"UINT16", GgufType::kU16},
+      {"INT16", GgufType::kI16},   {"UINT32", GgufType::kU32}, {"INT32", GgufType::kI32},
+      {"FLOAT32", GgufType::kF32}, {"BOOL", GgufType::kBool},  {"STRING", GgufType::kString},
+      {"ARRAY", GgufType::kArray}, {"UINT64", GgufType::kU64}, {"INT64", GgufType::kI64},
       {"FLOAT64", GgufType::kF64}};
   for (const auto& [key, w] : want.items()) {
     SCOPED_TRACE(key);
@@ -144,7 +144,8 @@ TEST(GgufMetadata, TypedGetters) {
   EXPECT_EQ(*f->get_bool("t.false"), false);
   EXPECT_EQ(*f->get_string("t.string"), "h\u00e9llo \u2713 \U0001F600");
   EXPECT_EQ(*f->get_string("general.architecture"), "test");
-  EXPECT_EQ(*f->get_string_array("t.arr.string"), (std::vector<std::string>{"a", "", "\u00fc\u00df"}));
+  EXPECT_EQ(*f->get_string_array("t.arr.string"),
+            (std::vector<std::string>{"a", "", "\u00fc\u00df"}));
   EXPECT_EQ(*f->get_int_array("t.arr.i8"), (std::vector<int64_t>{-128, 0, 127}));
   EXPECT_EQ(*f->get_int_array("t.arr.u32"), (std::vector<int64_t>{0, 4294967295}));
   EXPECT_EQ(*f->get_float_array("t.arr.f64"), (std::vector<double>{0.1, -1e300}));

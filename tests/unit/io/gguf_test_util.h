@@ -15,24 +15,29 @@
 
 namespace mlhub::io::testing {
 
-inline std::filesystem::path gguf_dir() { return data_dir() / "gguf"; }
+inline std::filesystem::path gguf_dir() {
+  return data_dir() / "gguf";
+}
 
 inline std::filesystem::path smollm2_gguf() {
   return std::filesystem::path(MLHUB_MODELS_DIR) / "SmolLM2-135M-Instruct.Q4_1.gguf";
 }
 
 // Opens the real SmolLM2 GGUF; a missing file is a test failure, not a skip.
-#define MLHUB_OPEN_SMOLLM2(var)                                                           \
-  ASSERT_TRUE(std::filesystem::exists(::mlhub::io::testing::smollm2_gguf()))              \
-      << ::mlhub::io::testing::smollm2_gguf() << " is missing: run scripts/setup";         \
+#define MLHUB_OPEN_SMOLLM2(var)                                                          \
+  ASSERT_TRUE(std::filesystem::exists(::mlhub::io::testing::smollm2_gguf()))             \
+      << ::mlhub::io::testing::smollm2_gguf() << " is missing: run scripts/setup";       \
   auto var##_result = ::mlhub::io::GgufFile::open(::mlhub::io::testing::smollm2_gguf()); \
-  ASSERT_TRUE(var##_result.ok()) << var##_result.status().to_string();                    \
+  ASSERT_TRUE(var##_result.ok()) << var##_result.status().to_string();                   \
   const ::mlhub::io::GgufFile& var = *var##_result
 
 // Writes GGUF structures field by field (little-endian), so tests can build broken files.
 class GgufBuilder {
  public:
-  GgufBuilder& raw(std::string_view b) { out_.append(b); return *this; }
+  GgufBuilder& raw(std::string_view b) {
+    out_.append(b);
+    return *this;
+  }
   GgufBuilder& u8(uint8_t v) { return le(v, 1); }
   GgufBuilder& u32(uint32_t v) { return le(v, 4); }
   GgufBuilder& u64(uint64_t v) { return le(v, 8); }
@@ -53,7 +58,10 @@ class GgufBuilder {
     while (out_.size() % alignment != 0) out_ += '\0';
     return *this;
   }
-  GgufBuilder& zeros(size_t n) { out_.append(n, '\0'); return *this; }
+  GgufBuilder& zeros(size_t n) {
+    out_.append(n, '\0');
+    return *this;
+  }
   const std::string& bytes() const { return out_; }
 
  private:

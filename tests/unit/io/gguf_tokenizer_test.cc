@@ -27,7 +27,8 @@ json summarized(json doc) {
 
 // One case per golden: "smollm2" (the real file, byte-level BPE), "llama_spm" (a 1200-piece
 // SentencePiece vocabulary from llama-2 written as llama.cpp does, merges rebuilt from scores),
-// and "qwen2_bpe" / "gpt2_bpe" (SmolLM2's first 1000 tokens in qwen2 / gpt2 files).
+// "phi3_spm" (the same pieces plus Phi-3's chat tokens in a phi3 file) and "qwen2_bpe" /
+// "gpt2_bpe" (SmolLM2's first 1000 tokens in qwen2 / gpt2 files).
 class GgufTokenizerCase : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
@@ -80,23 +81,32 @@ TEST_P(GgufTokenizerCase, CorpusIdsAndDecodeEqualTransformers) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Files, GgufTokenizerCase,
-                         ::testing::Values("smollm2", "llama_spm", "qwen2_bpe", "gpt2_bpe"));
+                         ::testing::Values("smollm2", "llama_spm", "phi3_spm", "qwen2_bpe",
+                                           "gpt2_bpe"));
 
 TEST(GgufTokenizer, UnsupportedAndBrokenMetadata) {
-  GgufBuilder phi3, no_tokens, bad_bos, spm_no_scores;
-  phi3.header(0, 1).kv_str("general.architecture", "phi3");
+  GgufBuilder gemma2, no_tokens, bad_bos, spm_no_scores;
+  gemma2.header(0, 1).kv_str("general.architecture", "gemma2");
   no_tokens.header(0, 1).kv_str("general.architecture", "llama");
   bad_bos.header(0, 4)
       .kv_str("general.architecture", "llama")
       .kv_str("tokenizer.ggml.model", "gpt2")
-      .str("tokenizer.ggml.tokens").u32(9).u32(8).u64(1).str("a")
+      .str("tokenizer.ggml.tokens")
+      .u32(9)
+      .u32(8)
+      .u64(1)
+      .str("a")
       .kv_u32("tokenizer.ggml.bos_token_id", 5);
   spm_no_scores.header(0, 3)
       .kv_str("general.architecture", "llama")
       .kv_str("tokenizer.ggml.model", "llama")
-      .str("tokenizer.ggml.tokens").u32(9).u32(8).u64(1).str("a");
-  EXPECT_STATUS(gguf_tokenizer_json(*GgufFile::parse(phi3.bytes())).status(),
-                StatusCode::kUnimplemented, "phi3");
+      .str("tokenizer.ggml.tokens")
+      .u32(9)
+      .u32(8)
+      .u64(1)
+      .str("a");
+  EXPECT_STATUS(gguf_tokenizer_json(*GgufFile::parse(gemma2.bytes())).status(),
+                StatusCode::kUnimplemented, "gemma2");
   EXPECT_STATUS(gguf_tokenizer_json(*GgufFile::parse(no_tokens.bytes())).status(),
                 StatusCode::kCorruption, "tokenizer.ggml.tokens");
   EXPECT_STATUS(gguf_tokenizer_json(*GgufFile::parse(bad_bos.bytes())).status(),
