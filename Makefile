@@ -68,6 +68,7 @@ goldens:
 	@./scripts/setup --torch
 	$(PYENV)/bin/python tools/reference/encoder_goldens.py
 	$(PYENV)/bin/python tools/reference/pipeline_goldens.py
+	$(PYENV)/bin/python tools/reference/text_generation_goldens.py
 	$(PYENV)/bin/python tools/reference/minilm_goldens.py
 
 format:
