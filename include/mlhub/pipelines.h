@@ -46,8 +46,9 @@ class Pipeline {
 // "text-generation", "chat") over the model folder `model` (config.json, weights, tokenizer
 // files; sentence-transformers folders with modules.json; for text-generation and chat a causal
 // LM with tokenizer.json, tokenizer_config.json and generation_config.json). See
-// docs/pipelines.md for each task's input, parameters and output. `init_params` are constructor-time options
-// (e.g. {"aggregation_strategy": "simple"}). kUnimplemented for an unknown task.
+// docs/pipelines.md for each task's input, parameters and output. `init_params` are
+// constructor-time options (e.g. {"aggregation_strategy": "simple"}). kUnimplemented for an
+// unknown task.
 Result<std::unique_ptr<Pipeline>> pipeline(std::string_view task,
                                            const std::filesystem::path& model,
                                            const nlohmann::json& init_params =

@@ -52,10 +52,10 @@ std::vector<int64_t> ChatSession::Impl::generate(const std::vector<int64_t>& pro
   const int64_t prompt_len = static_cast<int64_t>(prompt.size());
   const int64_t max_length = config.resolved_max_length(prompt_len, model.max_positions());
   if (prompt_len >= max_length) {
-    throw Error(StatusCode::kInvalidArgument,
-                "the conversation has " + std::to_string(prompt_len) +
-                    " tokens, the model takes at most " + std::to_string(max_length) +
-                    ": /reset to start over");
+    throw Error(StatusCode::kInvalidArgument, "the conversation has " + std::to_string(prompt_len) +
+                                                  " tokens, the model takes at most " +
+                                                  std::to_string(max_length) +
+                                                  ": /reset to start over");
   }
   // Keep the cached tokens the new prompt starts with; at least one prompt token must run to
   // give the next token's logits.
@@ -83,8 +83,8 @@ std::vector<int64_t> ChatSession::Impl::generate(const std::vector<int64_t>& pro
     const float* row = logits.data<float>();
     scores.assign(row, row + logits.dim(-1));
     processors.apply({tokens, prompt_len}, scores);
-    const int64_t next = config.do_sample ? generation::sample_from_logits(scores, rng)
-                                          : generation::argmax(scores);
+    const int64_t next =
+        config.do_sample ? generation::sample_from_logits(scores, rng) : generation::argmax(scores);
     tokens.push_back(next);
     generated.push_back(next);
     s = streamer.put(next);
@@ -154,10 +154,16 @@ Result<std::string> ChatSession::send(std::string_view user_text,
   return reply;
 }
 
-void ChatSession::reset() { impl_->clear(); }
+void ChatSession::reset() {
+  impl_->clear();
+}
 
-const nlohmann::ordered_json& ChatSession::messages() const { return impl_->messages; }
+const nlohmann::ordered_json& ChatSession::messages() const {
+  return impl_->messages;
+}
 
-int64_t ChatSession::reused_tokens() const { return impl_->reused; }
+int64_t ChatSession::reused_tokens() const {
+  return impl_->reused;
+}
 
 }  // namespace mlhub

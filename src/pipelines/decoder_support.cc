@@ -91,7 +91,10 @@ std::shared_ptr<const DecoderAssets> load_decoder_assets(const fs::path& path) {
   if (!model.ok()) throw Error(model.status());
   auto a = std::make_shared<DecoderAssets>(
       DecoderAssets{std::shared_ptr<const models::DecoderModel>(std::move(*model)),
-                    std::move(*files), std::nullopt, std::string(), {}});
+                    std::move(*files),
+                    std::nullopt,
+                    std::string(),
+                    {}});
   const json& cfg = a->model->config().raw;
   if (a->files.tokenizer_config.contains("chat_template")) {
     auto t = generation::chat_template_from_config(a->files.tokenizer_config);

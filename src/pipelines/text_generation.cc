@@ -25,11 +25,20 @@ namespace {
 enum class ReturnType { kTensors, kNewText, kFullText };
 
 // The keys _sanitize_parameters takes for itself; everything else goes to generate().
-constexpr const char* kPipelineKeys[] = {
-    "return_full_text", "return_tensors",   "return_text",          "clean_up_tokenization_spaces",
-    "prefix",           "handle_long_generation", "stop_sequence",  "truncation",
-    "max_length",       "continue_final_message", "skip_special_tokens", "tokenizer_encode_kwargs",
-    "add_special_tokens", "padding"};
+constexpr const char* kPipelineKeys[] = {"return_full_text",
+                                         "return_tensors",
+                                         "return_text",
+                                         "clean_up_tokenization_spaces",
+                                         "prefix",
+                                         "handle_long_generation",
+                                         "stop_sequence",
+                                         "truncation",
+                                         "max_length",
+                                         "continue_final_message",
+                                         "skip_special_tokens",
+                                         "tokenizer_encode_kwargs",
+                                         "add_special_tokens",
+                                         "padding"};
 
 bool is_pipeline_key(const std::string& key) {
   for (const char* k : kPipelineKeys) {
@@ -45,7 +54,7 @@ struct CallOptions {
   bool skip_special = true;
   std::optional<bool> continue_final;
   std::string prefix;
-  bool hole = false;  // handle_long_generation="hole"
+  bool hole = false;        // handle_long_generation="hole"
   json add_special_tokens;  // null = the tokenizer's default (true)
   json truncation, tok_max_length;
   json generate_kwargs = json::object();
@@ -122,8 +131,9 @@ class TextGeneration final : public Pipeline {
     o.prefix = p.has("prefix") ? param_string(p, "prefix", "") : a_->default_prefix;
     const std::string hole = param_string(p, "handle_long_generation", "");
     if (!hole.empty() && hole != "hole") {
-      fail(hole + " is not a valid value for `handle_long_generation` parameter expected [None, "
-                  "'hole']");
+      fail(hole +
+           " is not a valid value for `handle_long_generation` parameter expected [None, "
+           "'hole']");
     }
     o.hole = hole == "hole";
     o.truncation = p.get("truncation");
@@ -167,13 +177,15 @@ class TextGeneration final : public Pipeline {
     const json& tensors = p.get("return_tensors");
     const json& text = p.get("return_text");
     if (chat_task() && !(full.is_null() && tensors.is_null() && text.is_null())) {
-      fail("the chat task returns the assistant message: return_full_text, return_text and "
-           "return_tensors do not apply (use text-generation)");
+      fail(
+          "the chat task returns the assistant message: return_full_text, return_text and "
+          "return_tensors do not apply (use text-generation)");
     }
     std::optional<ReturnType> type;
     if (!full.is_null()) {
       if (!text.is_null()) fail("`return_text` is mutually exclusive with `return_full_text`");
-      if (!tensors.is_null()) fail("`return_full_text` is mutually exclusive with `return_tensors`");
+      if (!tensors.is_null())
+        fail("`return_full_text` is mutually exclusive with `return_tensors`");
       type = param_bool(p, "return_full_text", true) ? ReturnType::kFullText : ReturnType::kNewText;
     }
     // As transformers: any non-null return_tensors (false included) selects token ids.
@@ -239,7 +251,8 @@ class TextGeneration final : public Pipeline {
     if (pr.ids.empty()) {
       // transformers generates from bos_token_id when the prompt has no tokens.
       pr.empty_prompt = true;
-      if (!o.config.bos_token_id) fail("the prompt has no tokens and the model has no bos_token_id");
+      if (!o.config.bos_token_id)
+        fail("the prompt has no tokens and the model has no bos_token_id");
       pr.ids.push_back(*o.config.bos_token_id);
     }
     return pr;
@@ -279,8 +292,9 @@ class TextGeneration final : public Pipeline {
     if (!limit || cur + new_tokens <= *limit) return;
     const int64_t keep = *limit - new_tokens;
     if (keep <= 0) {
-      fail("We cannot use `hole` to handle this generation the number of desired tokens exceeds "
-           "the models max length");
+      fail(
+          "We cannot use `hole` to handle this generation the number of desired tokens exceeds "
+          "the models max length");
     }
     ids.erase(ids.begin(), ids.end() - keep);
   }
@@ -306,7 +320,8 @@ class TextGeneration final : public Pipeline {
       // An empty prompt still starts from bos: it is part of the decoded sequence.
       std::vector<int64_t> decoded_gen = gen;
       if (pr.empty_prompt) decoded_gen.insert(decoded_gen.begin(), pr.ids.front());
-      std::string text = text_after_prompt(*a_, prompt_ids, decoded_gen, o.skip_special, o.clean_up);
+      std::string text =
+          text_after_prompt(*a_, prompt_ids, decoded_gen, o.skip_special, o.clean_up);
       if (o.return_type == ReturnType::kNewText) {
         records.push_back(json{{"generated_text", std::move(text)}});
       } else if (!pr.is_chat) {

@@ -26,8 +26,10 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-const fs::path kGoldens = fs::path(MLHUB_SOURCE_DIR) / "tests/golden/pipelines/text-generation.jsonl";
-const fs::path kModel = fs::path(MLHUB_SOURCE_DIR) / "tests/golden/pipelines/models/llama-tiny-qwen-tok";
+const fs::path kGoldens =
+    fs::path(MLHUB_SOURCE_DIR) / "tests/golden/pipelines/text-generation.jsonl";
+const fs::path kModel =
+    fs::path(MLHUB_SOURCE_DIR) / "tests/golden/pipelines/models/llama-tiny-qwen-tok";
 const fs::path kTokenizer = fs::path(MLHUB_SHARED_DIR) / "data/tokenizers/qwen2.5/tokenizer.json";
 
 // The committed model files plus the shared tokenizer.json, linked into a temporary folder.
@@ -133,8 +135,8 @@ TEST(TextGeneration, SamplingIsReproducibleWithASeedAndBatchEqualsSingle) {
   const json params = {{"max_new_tokens", 12}, {"seed", 7}};  // do_sample=True by default
   const json a = p.run("Hello, my name is", params);
   EXPECT_EQ(p.run("Hello, my name is", params), a);
-  const std::vector<json> batch = p.run_batch({"The capital of France is", "Hello, my name is"},
-                                              params);
+  const std::vector<json> batch =
+      p.run_batch({"The capital of France is", "Hello, my name is"}, params);
   EXPECT_EQ(batch[1], a);
   const json greedy = p.run("Hello, my name is", {{"max_new_tokens", 12}, {"do_sample", false}});
   EXPECT_NE(a, greedy) << "the pipeline's default should sample (temperature 0.7)";
