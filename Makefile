@@ -70,6 +70,7 @@ goldens:
 	@./scripts/setup --torch
 	$(PYENV)/bin/python tools/reference/encoder_goldens.py
 	$(PYENV)/bin/python tools/reference/pipeline_goldens.py
+	$(PYENV)/bin/python tools/reference/text_generation_goldens.py
 	$(PYENV)/bin/python tools/reference/minilm_goldens.py
 	$(PYENV)/bin/python tools/reference/decoder_goldens.py
 	$(PYENV)/bin/python tools/reference/smollm2_goldens.py

@@ -13,6 +13,7 @@ using Runner = std::function<int()>;
 
 Runner add_tokenize_command(CLI::App& app);
 Runner add_run_command(CLI::App& app);
+Runner add_chat_command(CLI::App& app);
 // The hub client (src/hub): login, whoami, repo create, download, upload.
 Runner add_login_command(CLI::App& app);
 Runner add_whoami_command(CLI::App& app);

@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   const std::vector<std::pair<std::string, mlhub::cli::Runner>> commands = {
       {"tokenize", mlhub::cli::add_tokenize_command(app)},
       {"run", mlhub::cli::add_run_command(app)},
+      {"chat", mlhub::cli::add_chat_command(app)},
       {"serve", mlhub::cli::add_serve_command(app)},
       {"login", mlhub::cli::add_login_command(app)},
       {"whoami", mlhub::cli::add_whoami_command(app)},

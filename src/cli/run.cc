@@ -20,7 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
-#include "mlhub/hub.h"
+#include "cli/hub_common.h"
 #include "mlhub/pipelines.h"
 
 namespace mlhub::cli {
@@ -55,11 +55,13 @@ bool parse_params(const std::vector<std::string>& items, const char* option, jso
 
 // Field order of transformers' result dicts; one ranking fits every task's keys
 // (label/score; entity, score, index, word, start, end; score, start, end, answer;
-// score, token, token_str, sequence; sequence, labels, scores).
+// score, token, token_str, sequence; sequence, labels, scores; generated_text; chat messages
+// role, content).
 int key_rank(const std::string& key) {
   static const char* kOrder[] = {"entity",    "entity_group", "label",  "score",  "token",
                                  "token_str", "sequence",     "labels", "scores", "index",
-                                 "word",      "start",        "end",    "answer"};
+                                 "word",      "start",        "end",    "answer", "role",
+                                 "content"};
   for (int i = 0; i < static_cast<int>(std::size(kOrder)); ++i) {
     if (key == kOrder[i]) return i;
   }
@@ -89,7 +91,7 @@ int run_pipeline(const RunOptions& o) {
   if (!parse_params(o.params, "--param", params) || !parse_params(o.init, "--init", init)) return 2;
   // A folder is used as is; "org/name[@revision]" is fetched from HF_ENDPOINT into the
   // huggingface_hub cache first (or found there when offline).
-  auto folder = hub::resolve_model(hub::HubConfig::from_env(), o.model);
+  auto folder = resolve_model_spec(o.model);
   if (!folder.ok()) {
     std::cerr << "mlhub run: " << folder.status().message() << "\n";
     return 2;

@@ -111,7 +111,9 @@ bool model_file_wanted(std::string_view path, bool repo_has_safetensors) {
     return module_folder && (ends_with(".json") || ends_with(".safetensors") ||
                              (!repo_has_safetensors && ends_with(".bin")));
   }
-  if (ends_with(".json") || ends_with(".txt") || ends_with(".model") || ends_with(".tiktoken")) {
+  // .jinja: transformers 4.57 saves chat templates as chat_template.jinja.
+  if (ends_with(".json") || ends_with(".txt") || ends_with(".model") || ends_with(".tiktoken") ||
+      ends_with(".jinja")) {
     return true;
   }
   if (ends_with(".safetensors")) return true;

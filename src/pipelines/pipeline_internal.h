@@ -172,5 +172,7 @@ std::unique_ptr<Pipeline> make_sentence_embeddings(const std::filesystem::path&,
 std::unique_ptr<Pipeline> make_sentence_similarity(const std::filesystem::path&, const json&);
 std::unique_ptr<Pipeline> make_zero_shot_classification(const std::filesystem::path&, const json&);
 std::unique_ptr<Pipeline> make_text_ranking(const std::filesystem::path&, const json&);
+std::unique_ptr<Pipeline> make_text_generation(const std::filesystem::path&, const json&);
+std::unique_ptr<Pipeline> make_chat(const std::filesystem::path&, const json&);
 
 }  // namespace mlhub::pipelines

@@ -22,6 +22,8 @@ constexpr TaskEntry kTasks[] = {
     {"sentence-similarity", pipelines::make_sentence_similarity, nullptr},
     {"zero-shot-classification", pipelines::make_zero_shot_classification, nullptr},
     {"text-ranking", pipelines::make_text_ranking, nullptr},
+    {"text-generation", pipelines::make_text_generation, nullptr},
+    {"chat", pipelines::make_chat, nullptr},
 };
 
 }  // namespace

@@ -41,6 +41,7 @@ TEST(HubPatterns, ModelFiles) {
   EXPECT_TRUE(model_file_wanted("tokenizer.json", true));
   EXPECT_TRUE(model_file_wanted("vocab.txt", true));
   EXPECT_TRUE(model_file_wanted("spiece.model", true));
+  EXPECT_TRUE(model_file_wanted("chat_template.jinja", true));
   EXPECT_TRUE(model_file_wanted("model.safetensors", true));
   EXPECT_TRUE(model_file_wanted("1_Pooling/config.json", true));
   EXPECT_FALSE(model_file_wanted("pytorch_model.bin", true));
