@@ -3,8 +3,14 @@
 // the task's output shape.
 #include "pipelines/decoder_support.h"
 
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <fstream>
 #include <sstream>
+
+#include "mlhub/io.h"
 
 namespace mlhub::pipelines {
 namespace {
@@ -29,12 +35,49 @@ Result<ojson> read_ordered_json(const fs::path& file) {
 
 }  // namespace
 
+namespace {
+
+// A GGUF file carries its tokenizer and chat template in its metadata: transformers rebuilds a
+// tokenizer.json and tokenizer_config.json from them (io::gguf_tokenizer_json), and its
+// generation config from the model config (GenerationConfig.from_model_config). The two files
+// are written to a private temporary folder and loaded exactly as a model folder's would be.
+Result<DecoderTokenizerFiles> load_gguf_tokenizer_files(const fs::path& model) {
+  auto file = io::GgufFile::open(model);
+  if (!file.ok()) return file.status();
+  auto tk = io::gguf_tokenizer_json(*file);
+  if (!tk.ok()) return tk.status();
+  auto hf = io::gguf_to_hf(*file);
+  if (!hf.ok()) return hf.status();
+  return catch_errors([&]() -> DecoderTokenizerFiles {
+    static std::atomic<uint64_t> counter{0};
+    const fs::path dir = fs::temp_directory_path() /
+                         fmt::format("mlhub-gguf-tokenizer-{}-{}", ::getpid(), counter++);
+    fs::create_directories(dir);
+    struct Cleanup {
+      fs::path dir;
+      ~Cleanup() {
+        std::error_code ec;
+        fs::remove_all(dir, ec);
+      }
+    } cleanup{dir};
+    for (const auto& [name, doc] : {std::pair{"tokenizer.json", &tk->tokenizer},
+                                    std::pair{"tokenizer_config.json", &tk->tokenizer_config}}) {
+      std::ofstream out(dir / name, std::ios::binary);
+      out << doc->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      if (!out) throw Error(Status(StatusCode::kIoError, (dir / name).string() + ": cannot write"));
+    }
+    DecoderTokenizerFiles out{load_tokenizer(dir), ojson(tk->tokenizer_config), {}};
+    auto gen = generation::GenerationConfig::from_model_config(hf->config);
+    if (!gen.ok()) throw Error(gen.status());
+    out.generation_config = std::move(*gen);
+    return out;
+  });
+}
+
+}  // namespace
+
 Result<DecoderTokenizerFiles> load_decoder_tokenizer_files(const fs::path& model) {
-  if (model.extension() == ".gguf") {
-    return Status::unimplemented(
-        "text generation from a .gguf file needs the GGUF tokenizer, which is not wired yet; "
-        "use the model's Hugging Face folder");
-  }
+  if (model.extension() == ".gguf" && !fs::is_directory(model)) return load_gguf_tokenizer_files(model);
   return catch_errors([&]() -> DecoderTokenizerFiles {
     DecoderTokenizerFiles out{load_tokenizer(model), ojson::object(), {}};
     if (fs::exists(model / "tokenizer_config.json")) {
