@@ -64,6 +64,7 @@ void shapes(benchmark::internal::Benchmark* b) {
                         {576, 1536}, {49152, 576}, {1536, 512}})
       if (!(m == 512 && o == 49152)) b->Args({m, o, i});
   b->Args({512, 49152, 576});
+  b->Args({1, 184320, 576});  // all 30 layers of SmolLM2-135M in one matrix: streams from DRAM
   b->ArgNames({"m", "out", "in"})->UseRealTime()->Unit(benchmark::kMicrosecond);
 }
 

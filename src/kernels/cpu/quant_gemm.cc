@@ -56,6 +56,10 @@ inline __m256i dot_lanes(__m256i w, __m256i x) {
   return _mm256_madd_epi16(_mm256_maddubs_epi16(w, x), _mm256_set1_epi16(1));
 }
 
+// Weight rows are contiguous and read in order, so the bytes this far ahead of a block are read
+// soon: prefetching them hides DRAM latency when W does not fit in the caches (generation).
+constexpr int kPrefetchBytes = 8192;
+
 template <class Dec, int R, int C>
 void tile_q8a(int64_t nb, const uint8_t* w, size_t wrb, const BlockQ8A* const* x, float* y,
               int64_t ldy) {
@@ -69,6 +73,7 @@ void tile_q8a(int64_t nb, const uint8_t* w, size_t wrb, const BlockQ8A* const* x
 #pragma GCC unroll 8
     for (int c = 0; c < C; ++c) {
       const Block& blk = reinterpret_cast<const Block*>(w + c * wrb)[b];
+      _mm_prefetch(reinterpret_cast<const char*>(&blk) + kPrefetchBytes, _MM_HINT_T0);
       wq[c] = Dec::q(blk);
       wa[c] = Dec::kSigned ? _mm256_sign_epi8(wq[c], wq[c]) : wq[c];
       if constexpr (Dec::kMin) {  // d and m are adjacent halves: one conversion for both
