@@ -104,6 +104,15 @@ struct LayerNorm {
   float eps = 1e-12f;
 };
 
+// RMSNorm over the last dim (LlamaRMSNorm and its copies): x / sqrt(mean(x^2) + eps) * weight.
+struct RMSNorm {
+  RMSNorm() = default;
+  RMSNorm(const WeightMap& w, int64_t dim, float eps);
+  Tensor operator()(const Tensor& x) const;
+  Tensor weight;
+  float eps = 1e-6f;
+};
+
 // nn.Embedding.
 struct Embedding {
   Embedding() = default;

@@ -72,13 +72,28 @@ class RotaryEmbedding {
   double base_ = 10000.0, dynamic_factor_ = 1.0;
 };
 
-// A decoder architecture: sets the config and load report DecoderModel exposes.
+// A decoder architecture: sets the config and load report DecoderModel exposes, and answers
+// new_cache / vocab_size / max_positions from the sizes its constructor records (set_shape).
 class DecoderBase : public DecoderModel {
  public:
   void set_load_report(nn::LoadReport report) { load_report_ = std::move(report); }
+  KvCache new_cache() const final { return KvCache(num_layers_, kv_width_); }
+  int64_t vocab_size() const final { return vocab_size_; }
+  int64_t max_positions() const final { return max_positions_; }
 
  protected:
   explicit DecoderBase(const ModelConfig& config) { config_ = config; }
+  // kv_width: the K (and V) features one token stores per layer (kv heads x head dim).
+  void set_shape(int64_t num_layers, int64_t kv_width, int64_t vocab_size, int64_t max_positions) {
+    num_layers_ = static_cast<int>(num_layers);
+    kv_width_ = kv_width;
+    vocab_size_ = vocab_size;
+    max_positions_ = max_positions;
+  }
+
+ private:
+  int num_layers_ = 0;
+  int64_t kv_width_ = 0, vocab_size_ = 0, max_positions_ = 0;
 };
 
 using DecoderFactory = std::unique_ptr<DecoderBase> (*)(const ModelConfig& config,

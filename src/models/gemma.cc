@@ -198,6 +198,8 @@ class Gemma final : public DecoderBase {
         // torch.tensor(hidden_size ** 0.5, dtype=hidden_states.dtype): rounded to the activation
         // dtype, float32 here (transformers loaded with dtype=float32).
         normalizer_(static_cast<float>(std::sqrt(static_cast<double>(c_.hidden_size)))) {
+    set_shape(c_.num_hidden_layers, c_.num_key_value_heads * c_.head_dim, c_.vocab_size,
+              c_.max_position_embeddings);
     for (int64_t i = 0; i < c_.num_hidden_layers; ++i)
       layers_.emplace_back(w.sub("model").sub("layers").sub(std::to_string(i)), c_, i);
     const Tensor head = tied_output_weight(w, "lm_head.weight", {c_.vocab_size, c_.hidden_size},
@@ -239,11 +241,6 @@ class Gemma final : public DecoderBase {
     return logits;
   }
 
-  KvCache new_cache() const override {
-    return KvCache(static_cast<int>(c_.num_hidden_layers), c_.num_key_value_heads * c_.head_dim);
-  }
-  int64_t vocab_size() const override { return c_.vocab_size; }
-  int64_t max_positions() const override { return c_.max_position_embeddings; }
 
  private:
   GemmaConfig c_;

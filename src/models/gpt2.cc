@@ -129,6 +129,7 @@ class GPT2 final : public DecoderBase {
         wte_(w.sub("transformer").sub("wte"), c_.vocab_size, c_.n_embd),
         wpe_(w.sub("transformer").sub("wpe"), c_.n_positions, c_.n_embd),
         ln_f_(w.sub("transformer").sub("ln_f"), c_.n_embd, c_.layer_norm_epsilon) {
+    set_shape(c_.n_layer, c_.n_embd, c_.vocab_size, c_.n_positions);
     for (int64_t i = 0; i < c_.n_layer; ++i)
       h_.emplace_back(w.sub("transformer").sub("h").sub(std::to_string(i)), c_, i);
     const Tensor head =
@@ -158,9 +159,6 @@ class GPT2 final : public DecoderBase {
     return lm_head_(ln_f_(gather_rows(x, layout.output_rows)));
   }
 
-  KvCache new_cache() const override { return KvCache(static_cast<int>(c_.n_layer), c_.n_embd); }
-  int64_t vocab_size() const override { return c_.vocab_size; }
-  int64_t max_positions() const override { return c_.n_positions; }
 
  private:
   GPT2Config c_;

@@ -139,6 +139,7 @@ class GPTNeoX final : public DecoderBase {
         final_layer_norm_(w.sub("gpt_neox").sub("final_layer_norm"), c_.hidden_size,
                           c_.layer_norm_eps),
         rotary_(c_.rope, "gpt_neox", c_.head_size, c_.rotary_ndims, c_.max_position_embeddings) {
+    set_shape(c_.num_hidden_layers, c_.hidden_size, c_.vocab_size, c_.max_position_embeddings);
     for (int64_t i = 0; i < c_.num_hidden_layers; ++i)
       layers_.emplace_back(w.sub("gpt_neox").sub("layers").sub(std::to_string(i)), c_);
     const Tensor head = tied_output_weight(w, "embed_out.weight", {c_.vocab_size, c_.hidden_size},
@@ -180,11 +181,6 @@ class GPTNeoX final : public DecoderBase {
     return embed_out_(final_layer_norm_(gather_rows(x, layout.output_rows)));
   }
 
-  KvCache new_cache() const override {
-    return KvCache(static_cast<int>(c_.num_hidden_layers), c_.hidden_size);
-  }
-  int64_t vocab_size() const override { return c_.vocab_size; }
-  int64_t max_positions() const override { return c_.max_position_embeddings; }
 
  private:
   GPTNeoXConfig c_;

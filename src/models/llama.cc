@@ -97,15 +97,7 @@ struct LlamaConfig {
   }
 };
 
-// LlamaRMSNorm: x / sqrt(mean(x^2) + eps) * weight, in float32.
-struct RMSNorm {
-  RMSNorm() = default;
-  RMSNorm(const nn::WeightMap& w, int64_t dim, float eps_value)
-      : weight(w.get("weight", {dim})), eps(eps_value) {}
-  Tensor operator()(const Tensor& x) const { return ops::rms_norm(x, weight, eps); }
-  Tensor weight;
-  float eps = 1e-6f;
-};
+using nn::RMSNorm;
 
 struct LlamaAttention {
   LlamaAttention(const nn::WeightMap& w, const LlamaConfig& c, int64_t layer)
@@ -189,6 +181,8 @@ class Llama final : public DecoderBase {
                 static_cast<int64_t>(static_cast<double>(c_.head_dim) *
                                      config_float(config.raw, "partial_rotary_factor", 1.0)),
                 c_.max_position_embeddings) {
+    set_shape(c_.num_hidden_layers, c_.num_key_value_heads * c_.head_dim, c_.vocab_size,
+              c_.max_position_embeddings);
     for (int64_t i = 0; i < c_.num_hidden_layers; ++i)
       layers_.emplace_back(w.sub("model").sub("layers").sub(std::to_string(i)), c_, i);
     lm_head_.weight = tied_output_weight(w, "lm_head.weight", {c_.vocab_size, c_.hidden_size},
@@ -220,11 +214,6 @@ class Llama final : public DecoderBase {
     return lm_head_(h);
   }
 
-  KvCache new_cache() const override {
-    return KvCache(static_cast<int>(c_.num_hidden_layers), c_.num_key_value_heads * c_.head_dim);
-  }
-  int64_t vocab_size() const override { return c_.vocab_size; }
-  int64_t max_positions() const override { return c_.max_position_embeddings; }
 
  private:
   LlamaConfig c_;

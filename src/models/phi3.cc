@@ -69,13 +69,7 @@ struct Phi3Config {
 };
 
 // Phi3RMSNorm (LlamaRMSNorm): x / sqrt(mean(x^2) + eps) * weight, in float32.
-struct Phi3RMSNorm {
-  Phi3RMSNorm(const nn::WeightMap& w, int64_t dim, float eps_value)
-      : weight(w.get("weight", {dim})), eps(eps_value) {}
-  Tensor operator()(const Tensor& x) const { return ops::rms_norm(x, weight, eps); }
-  Tensor weight;
-  float eps;
-};
+using Phi3RMSNorm = nn::RMSNorm;
 
 // Rows [begin, end) of a fused projection's weight [out, in], as a bias-free Linear.
 nn::Linear row_slice(const Tensor& weight, int64_t begin, int64_t end) {
@@ -150,6 +144,8 @@ class Phi3 final : public DecoderBase {
         embed_tokens_(w.sub("model").sub("embed_tokens"), c_.vocab_size, c_.hidden_size),
         norm_(w.sub("model").sub("norm"), c_.hidden_size, c_.rms_norm_eps),
         rotary_(c_.rope, "phi3", c_.head_dim, c_.rotary_dim, c_.max_position_embeddings) {
+    set_shape(c_.num_hidden_layers, c_.num_key_value_heads * c_.head_dim, c_.vocab_size,
+              c_.max_position_embeddings);
     for (int64_t i = 0; i < c_.num_hidden_layers; ++i)
       layers_.emplace_back(w.sub("model").sub("layers").sub(std::to_string(i)), c_);
     const Tensor head = tied_output_weight(w, "lm_head.weight", {c_.vocab_size, c_.hidden_size},
@@ -232,11 +228,6 @@ class Phi3 final : public DecoderBase {
     layout.output_rows = std::move(rows);
   }
 
-  KvCache new_cache() const override {
-    return KvCache(static_cast<int>(c_.num_hidden_layers), c_.num_key_value_heads * c_.head_dim);
-  }
-  int64_t vocab_size() const override { return c_.vocab_size; }
-  int64_t max_positions() const override { return c_.max_position_embeddings; }
 
  private:
   Phi3Config c_;

@@ -36,6 +36,11 @@ Tensor LayerNorm::operator()(const Tensor& x, const Tensor& residual) const {
   return ops::layer_norm(x, weight, bias, eps, residual);
 }
 
+RMSNorm::RMSNorm(const WeightMap& w, int64_t dim, float eps_value)
+    : weight(w.get("weight", {dim})), eps(eps_value) {}
+
+Tensor RMSNorm::operator()(const Tensor& x) const { return ops::rms_norm(x, weight, eps); }
+
 Embedding::Embedding(const WeightMap& w, int64_t num, int64_t dim)
     : weight(w.get("weight", {num, dim})) {}
 
