@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <span>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -19,6 +20,9 @@
 #include <nlohmann/json.hpp>
 
 #include "mlhub/core.h"
+#include "mlhub/generation.h"
+#include "mlhub/models.h"
+#include "mlhub/tokenizers.h"
 
 namespace mlhub {
 
@@ -35,6 +39,12 @@ class Pipeline {
       const std::vector<nlohmann::json>& inputs,
       const nlohmann::json& params = nlohmann::json::object()) const;
   const std::string& task() const { return task_; }
+  // How many tokens the model sees for `input` (every row it makes, special tokens included), for
+  // metering and batching; -1 when the task does not tell.
+  virtual int64_t count_tokens(const nlohmann::json& input,
+                               const nlohmann::json& params = nlohmann::json::object()) const {
+    return -1;
+  }
 
  protected:
   std::string task_;
@@ -55,6 +65,50 @@ Result<std::unique_ptr<Pipeline>> pipeline(std::string_view task,
                                                nlohmann::json::object());
 
 std::vector<std::string> supported_tasks();
+
+// A causal LM loaded for serving (what the inference server's generation engine runs): the model,
+// its tokenizer, chat template and generation config, with the text rules the text-generation
+// and chat pipelines apply. Immutable; every method may be called from several threads.
+class LanguageModel {
+ public:
+  // A model folder (config.json, weights, tokenizer files) or a .gguf file. Errors as the
+  // pipelines' loaders (kNotFound, kUnimplemented, kCorruption, kInvalidArgument).
+  static Result<std::shared_ptr<const LanguageModel>> load(const std::filesystem::path& model);
+  ~LanguageModel();
+
+  const models::DecoderModel& model() const;
+  const tok::Tokenizer& tokenizer() const;
+  // The model's own generation config (generation_config.json, else config.json).
+  const generation::GenerationConfig& generation_config() const;
+  // transformers' TextGenerationPipeline defaults over it (max_new_tokens 256, do_sample, ...).
+  const generation::GenerationConfig& pipeline_config() const;
+  bool has_chat_template() const;
+  // The prompt ids of a chat as the chat / text-generation pipelines make them: the template
+  // rendered with add_generation_prompt = !continue_final_message (and `tools` when not null),
+  // tokenized without special tokens. kInvalidArgument without a template, for a malformed chat
+  // or when the template raises.
+  Result<std::vector<int64_t>> chat_prompt(const nlohmann::json& messages,
+                                           const nlohmann::json& tools = nullptr,
+                                           bool continue_final_message = false) const;
+  // The rendered chat text (what chat_prompt tokenizes).
+  Result<std::string> render_chat(const nlohmann::json& messages,
+                                  const nlohmann::json& tools = nullptr,
+                                  bool continue_final_message = false) const;
+  Result<std::vector<int64_t>> encode(std::string_view text, bool add_special_tokens = true) const;
+  // decode(ids) with the tokenizer's clean_up_tokenization_spaces.
+  std::string decode(std::span<const int64_t> ids, bool skip_special_tokens = true) const;
+  // The text-generation pipeline's rule for the new text: decode(prompt + generated) minus the
+  // characters of decode(prompt).
+  std::string text_after_prompt(std::span<const int64_t> prompt, std::span<const int64_t> generated,
+                                bool skip_special_tokens = true) const;
+  bool is_special(int64_t id) const;
+  int64_t max_positions() const;
+
+ private:
+  struct Impl;
+  explicit LanguageModel(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
 
 // An interactive conversation with a causal LM (what `mlhub chat` runs): keeps the messages,
 // renders them with the tokenizer's chat template each turn, and keeps one KV cache across turns

@@ -278,8 +278,42 @@ struct RepoQuery {
   int64_t viewer_id = 0;             // private repos are listed only for their owner and members
 };
 
+// An inference plan: the limits applied to the accounts assigned to it. 0 = unlimited.
+struct Plan {
+  std::string name;                 // [a-z0-9_-]{1,64}
+  int64_t requests_per_minute = 0;
+  int64_t monthly_characters = 0;   // input characters per calendar month (UTC)
+  int64_t monthly_tokens = 0;       // input + output tokens per calendar month
+  int64_t max_model_bytes = 0;      // largest model (weight bytes) the plan may run
+};
+
+// One inference request's usage (or several identical-key requests summed).
+struct UsageRecord {
+  int64_t time = 0;            // unix seconds
+  int64_t account_id = 0;      // the billed account (0 = anonymous)
+  int64_t user_id = 0;         // the token's user (0 = anonymous)
+  std::string token_name;
+  std::string model;           // repo id
+  std::string task;            // "text-classification", "text-generation", ...
+  std::string route;           // "task", "generate", "chat", "completions", "embed", ...
+  int status = 200;
+  int64_t requests = 1;
+  int64_t input_characters = 0;
+  int64_t input_tokens = 0;
+  int64_t output_tokens = 0;
+  int64_t compute_ms = 0;
+};
+
+// Usage summed over a time range, optionally grouped.
+struct UsageTotals {
+  std::string model;           // set when grouped by model
+  int64_t day = 0;             // unix seconds of the UTC day start, when grouped by day
+  int64_t requests = 0, errors = 0, input_characters = 0, input_tokens = 0, output_tokens = 0,
+          compute_ms = 0;
+};
+
 // Users, organizations, tokens (only their sha256 is stored), repo records, redirects of moved
-// repos and download counters. Thread-safe (one connection behind a mutex; SQLite in WAL mode
+// repos, download counters, inference plans and usage. Thread-safe (one connection behind a mutex; SQLite in WAL mode
 // so admin commands in another process can write while the server runs).
 class MetadataStore {
  public:
@@ -322,6 +356,22 @@ class MetadataStore {
   // A random secret stored under `name`, created on first use (e.g. the key that signs LFS
   // upload URLs).
   virtual std::string secret(std::string_view name) = 0;
+
+  // ---- inference plans and usage ----
+  // Creates or replaces the plan of that name. kInvalidArgument for a bad name or negative limit.
+  virtual Status put_plan(const Plan& plan) = 0;
+  virtual std::optional<Plan> find_plan(std::string_view name) = 0;
+  virtual std::vector<Plan> list_plans() = 0;
+  // Assigns a plan to an account (user or org); kNotFound for an unknown plan. An empty name
+  // removes the assignment (the server's default plan applies).
+  virtual Status assign_plan(int64_t account_id, std::string_view plan) = 0;
+  virtual std::optional<std::string> plan_of(int64_t account_id) = 0;
+  // Appends usage rows in one transaction.
+  virtual Status append_usage(const std::vector<UsageRecord>& records) = 0;
+  // Sums of the account's usage with from <= time < to; group_by "" (one row), "model", "day" or
+  // "model,day".
+  virtual std::vector<UsageTotals> usage(int64_t account_id, int64_t from, int64_t to,
+                                         std::string_view group_by = "") = 0;
 };
 
 // ---- Model and dataset cards ---------------------------------------------------------------

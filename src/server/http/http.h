@@ -50,6 +50,10 @@ struct Request {
   std::vector<std::pair<std::string, std::string>> query;  // decoded, in order
   std::map<std::string, std::string> headers;              // lowercase names
   BodyReader* body = nullptr;
+  // Whether the client has closed its side of the connection (it hung up while the handler
+  // works): long handlers poll it to stop work nobody waits for. Meaningful once the body has
+  // been read; always false when not set (tests building Requests by hand).
+  std::function<bool()> client_gone;
 
   // The header's value or "".
   std::string header(std::string_view lowercase_name) const;
@@ -59,6 +63,7 @@ struct Request {
   std::vector<std::string> params(std::string_view name) const;
   // A boolean query parameter: true/True/1/yes (case-insensitive) are true.
   bool flag(std::string_view name) const;
+  bool gone() const { return client_gone && client_gone(); }
 };
 
 struct Response {

@@ -347,6 +347,16 @@ void serve_connection(int fd, const ListenOptions& options, const Handler& handl
     }
     ParserBodyReader body(socket, buffer, parser);
     req.body = &body;
+    req.client_gone = [fd, &parser] {
+      // Only once the whole request is read: before that, readable bytes are its body.
+      if (!parser.is_done()) return false;
+      pollfd p{fd, static_cast<short>(POLLIN | POLLRDHUP), 0};
+      if (::poll(&p, 1, 0) <= 0) return false;
+      if (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) return true;
+      char c;
+      // Readable: either a pipelined next request (still here) or EOF (gone).
+      return ::recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+    };
     bool keep_alive = msg.keep_alive();
     Response res;
     try {
