@@ -356,22 +356,6 @@ class MetadataStore {
   // A random secret stored under `name`, created on first use (e.g. the key that signs LFS
   // upload URLs).
   virtual std::string secret(std::string_view name) = 0;
-
-  // ---- inference plans and usage ----
-  // Creates or replaces the plan of that name. kInvalidArgument for a bad name or negative limit.
-  virtual Status put_plan(const Plan& plan) = 0;
-  virtual std::optional<Plan> find_plan(std::string_view name) = 0;
-  virtual std::vector<Plan> list_plans() = 0;
-  // Assigns a plan to an account (user or org); kNotFound for an unknown plan. An empty name
-  // removes the assignment (the server's default plan applies).
-  virtual Status assign_plan(int64_t account_id, std::string_view plan) = 0;
-  virtual std::optional<std::string> plan_of(int64_t account_id) = 0;
-  // Appends usage rows in one transaction.
-  virtual Status append_usage(const std::vector<UsageRecord>& records) = 0;
-  // Sums of the account's usage with from <= time < to; group_by "" (one row), "model", "day" or
-  // "model,day".
-  virtual std::vector<UsageTotals> usage(int64_t account_id, int64_t from, int64_t to,
-                                         std::string_view group_by = "") = 0;
 };
 
 // ---- Model and dataset cards ---------------------------------------------------------------
