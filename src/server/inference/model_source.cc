@@ -2,7 +2,10 @@
 // another hub through the hub client (remote_hub_source). Both check that the caller may read the
 // repo, resolve the revision to a commit, read the card's pipeline tag and library, and give the
 // model loaders a folder with what a model needs (or one .gguf file).
+#include <signal.h>
 #include <unistd.h>
+
+#include <cstdlib>
 
 #include <algorithm>
 #include <atomic>
@@ -91,10 +94,25 @@ std::string random_suffix() {
 
 class LocalHubSource final : public ModelSource {
  public:
-  explicit LocalHubSource(hub::HubServer& hub) : hub_(hub) {}
+  explicit LocalHubSource(hub::HubServer& hub) : hub_(hub) { remove_stale_temp_folders(); }
 
   ModelInfo resolve(const std::string& repo_id, const std::string& revision,
                     const std::string& token) override {
+    try {
+      return resolve_checked(repo_id, revision, token);
+    } catch (const InferenceError&) {
+      throw;
+    } catch (const std::exception& e) {
+      // A broken repository or a full disk: the server's fault, not the caller's.
+      log(LogLevel::kError, fmt::format("inference: resolving {}: {}", repo_id, e.what()));
+      throw InferenceError(ErrorKind::kGeneration,
+                           fmt::format("Model {} could not be prepared: {}", repo_id, e.what()));
+    }
+  }
+
+ private:
+  ModelInfo resolve_checked(const std::string& repo_id, const std::string& revision,
+                            const std::string& token) {
     const size_t slash = repo_id.find('/');
     if (slash == std::string::npos || repo_id.find('/', slash + 1) != std::string::npos) {
       throw InferenceError(ErrorKind::kNotFound, fmt::format("Model {} does not exist", repo_id));
@@ -134,7 +152,20 @@ class LocalHubSource final : public ModelSource {
     return info;
   }
 
- private:
+  // Folders a killed process was writing ("{pid}-..."): removed unless that process still runs.
+  void remove_stale_temp_folders() {
+    std::error_code ec;
+    const fs::path tmp = hub_.data_dir() / "inference" / ".tmp";
+    if (!fs::is_directory(tmp, ec)) return;
+    for (const auto& entry : fs::directory_iterator(tmp, ec)) {
+      const std::string name = entry.path().filename().string();
+      const long pid = std::strtol(name.c_str(), nullptr, 10);
+      if (pid > 0 && pid != ::getpid() && ::kill(static_cast<pid_t>(pid), 0) == 0) continue;
+      if (pid == ::getpid()) continue;
+      fs::remove_all(entry.path(), ec);
+    }
+  }
+
   hub::Caller authenticate(const std::string& token) {
     hub::Caller caller;
     if (token.empty()) return caller;

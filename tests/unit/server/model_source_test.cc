@@ -121,7 +121,11 @@ class LocalSourceTest : public ::testing::Test {
 TEST_F(LocalSourceTest, ResolvesAndMaterialisesACommit) {
   const auto files = sentiment_files();
   const std::string commit = make_repo("sentiment", false, files, {"model.safetensors", "pytorch_model.bin"});
+  // What a killed process left half-written is removed when a source starts.
+  const fs::path stale = dir_ / "inference/.tmp/999999999-0-abc";
+  fs::create_directories(stale);
   auto src = local_hub_source(*hub_);
+  EXPECT_FALSE(fs::exists(stale));
   const ModelInfo info = src->resolve("alice/sentiment", "main", "");
   EXPECT_EQ(info.repo_id, "alice/sentiment");
   EXPECT_EQ(info.commit, commit);
