@@ -53,7 +53,9 @@ class InferenceHub(Hub):
             source = Path(source)
             if source.is_dir():
                 for p in source.iterdir():
-                    if p.is_file() and p.name != "README.md":
+                    if p.is_dir() and not p.name.startswith("."):
+                        shutil.copytree(p, folder / p.name)  # small: e.g. 1_Pooling/
+                    elif p.is_file() and p.name != "README.md":
                         os.symlink(p.resolve(), folder / p.name)
             else:
                 os.symlink(source.resolve(), folder / source.name)
