@@ -117,12 +117,21 @@ class LocalHubSource final : public ModelSource {
     if (slash == std::string::npos || repo_id.find('/', slash + 1) != std::string::npos) {
       throw InferenceError(ErrorKind::kNotFound, fmt::format("Model {} does not exist", repo_id));
     }
-    auto record = hub_.meta().find_repo("model", repo_id.substr(0, slash), repo_id.substr(slash + 1));
+    const std::string owner = repo_id.substr(0, slash), name = repo_id.substr(slash + 1);
+    auto record = hub_.meta().find_repo("model", owner, name);
+    if (!record) {
+      // A renamed repo keeps answering under its old id, as the hub's file routes do.
+      if (auto moved = hub_.meta().redirect_of("model", owner, name)) {
+        const size_t s = moved->find('/');
+        if (s != std::string::npos) record = hub_.meta().find_repo("model", moved->substr(0, s), moved->substr(s + 1));
+      }
+    }
     const hub::Caller caller = authenticate(token);
     // Private repos the caller cannot read look exactly like missing ones (the hub's §5.3 rule).
-    if (!record || !hub_.can_read(caller, *record) || record->disabled) {
+    if (!record || !hub_.can_read(caller, *record)) {
       throw InferenceError(ErrorKind::kNotFound, fmt::format("Model {} does not exist", repo_id));
     }
+    if (record->disabled) throw InferenceError(ErrorKind::kForbidden, "Access to this resource is disabled.");
     check_gate(caller, *record);
     const fs::path git_dir = hub_.data_dir() / record->storage;
     hub::GitLease git = hub_.git(git_dir);
@@ -147,8 +156,8 @@ class LocalHubSource final : public ModelSource {
     // What may change without a new commit.
     info.repo_id = record->repo_id();
     info.is_private = record->is_private;
-    auto owner = hub_.meta().find_account(record->owner);
-    info.owner_id = owner ? owner->id : 0;
+    auto account = hub_.meta().find_account(record->owner);
+    info.owner_id = account ? account->id : 0;
     return info;
   }
 

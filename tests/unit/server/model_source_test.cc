@@ -187,6 +187,21 @@ TEST_F(LocalSourceTest, PrivateReposNeedATokenThatMayReadThem) {
   EXPECT_EQ(resolve_error(*src, "alice/secret", ""), ErrorKind::kNotFound);
 }
 
+TEST_F(LocalSourceTest, MovedReposFollowTheirNewIdAndDisabledOnesAreForbidden) {
+  const std::string commit = make_repo("old-name", false, sentiment_files(), {"model.safetensors"});
+  auto record = hub_->meta().find_repo("model", "alice", "old-name");
+  ASSERT_TRUE(record.has_value());
+  ASSERT_TRUE(hub_->meta().move_repo(record->id, "alice", "new-name").ok());
+  auto src = local_hub_source(*hub_);
+  const ModelInfo info = src->resolve("alice/old-name", "main", "");
+  EXPECT_EQ(info.repo_id, "alice/new-name");
+  EXPECT_EQ(info.commit, commit);
+  record = hub_->meta().find_repo("model", "alice", "new-name");
+  record->disabled = true;
+  ASSERT_TRUE(hub_->meta().update_repo(*record).ok());
+  EXPECT_EQ(resolve_error(*src, "alice/new-name", alice_token_), ErrorKind::kForbidden);
+}
+
 TEST_F(LocalSourceTest, GgufOnlyRepoServesItsFirstGguf) {
   make_repo("gguf", false,
             {{"b-model.Q8_0.gguf", "second"}, {"a-model.Q4_0.gguf", "first gguf bytes"},
