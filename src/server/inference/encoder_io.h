@@ -1,7 +1,7 @@
 // Private to the encoder routes (routes_task.cc, routes_tei.cc): how their requests are read and
 // how their answers are shaped, as pure functions over JSON so they are tested without a model.
 // The routes own the I/O (the model, the queue, usage); this file owns the wire formats
-// (docs/inference-api.md §2, §3.1-3.7, §5; docs/inference.md "Encoder routes").
+// (../shared/docs/inference-api.md §2, §3.1-3.7, §5; docs/inference_encoder_routes.md).
 //
 // Every function throws InferenceError: kValidation for a malformed request (the message names
 // the field and, in a batch, the index), kTooLarge for a batch above kMaxClientBatchSize.
