@@ -96,6 +96,13 @@ bool wait_all(std::span<Running> runs, const std::function<bool()>& gone,
   }
 }
 
+void record_client_left(Call& call, std::span<const Running> runs) {
+  call.status = kClientClosedStatus;
+  int64_t tokens = 0;
+  for (const Running& r : runs) tokens += static_cast<int64_t>(r.events.size());
+  call.usage.output_tokens = tokens;
+}
+
 GenerationOutcome outcome_of(const GenerationHandle& handle) { return handle.outcome(); }
 
 std::string flushed_tail(const GenerationOutcome& outcome, const std::string& streamed) {

@@ -82,4 +82,8 @@ std::vector<float> prompt_logprobs(const LanguageModel& model, std::span<const i
 // The status recorded for a request whose client hung up (nginx's "client closed request").
 constexpr int kClientClosedStatus = 499;
 
+// Records a request whose client hung up: status 499, and the tokens generated until then (the
+// work was done, so it is metered).
+void record_client_left(Call& call, std::span<const Running> runs);
+
 }  // namespace mlhub::inference::gen

@@ -36,7 +36,8 @@ json prefill_of(const LanguageModel& lm, const std::vector<int64_t>& prompt) {
   return gen::tgi_prefill(prompt, texts, gen::prompt_logprobs(lm, prompt));
 }
 
-Response client_closed() {
+Response client_closed(Call& call, std::span<const Running> runs) {
+  gen::record_client_left(call, runs);
   return json_reply(gen::kClientClosedStatus, json{{"error", "the client closed the request"}});
 }
 
@@ -61,7 +62,7 @@ Response generate_all(RouteContext& ctx, const std::vector<std::string>& inputs,
   if (r.details && r.decoder_input_details) {
     for (size_t i = 0; i < prepared.size(); ++i) prefills[i] = prefill_of(engine.model(), prepared[i].prompt);
   }
-  if (!gen::wait_all(runs, call.gone)) return client_closed();
+  if (!gen::wait_all(runs, call.gone)) return client_closed(call, runs);
 
   json results = json::array();
   for (size_t i = 0; i < runs.size(); ++i) {
@@ -110,7 +111,7 @@ Response generate_stream(RouteContext& ctx, const std::string& input, const gen:
         return true;
       });
       if (!completed) {
-        call->status = gen::kClientClosedStatus;
+        gen::record_client_left(*call, *runs);
         return;
       }
       const GenerationOutcome out = gen::outcome_of(runs->front().handle);
@@ -129,7 +130,7 @@ Response generate_stream(RouteContext& ctx, const std::string& input, const gen:
                                {"input_length", input_length},
                                {"seed", sampled ? json(out.seed) : json(nullptr)}};
       }
-      if (!send(dump(last))) call->status = gen::kClientClosedStatus;
+      if (!send(dump(last))) gen::record_client_left(*call, *runs);
     } catch (const InferenceError& e) {
       // TGI's mid-stream error event; the HTTP status (200) is already sent.
       call->status = error_status(ApiFamily::kTgi, e.kind);

@@ -48,7 +48,8 @@ json usage_json(const Call& call) {
               {"total_tokens", call.usage.input_tokens + call.usage.output_tokens}};
 }
 
-Response client_closed() {
+Response client_closed(Call& call, std::span<const Running> runs) {
+  gen::record_client_left(call, runs);
   return json_reply(gen::kClientClosedStatus, json{{"error", {{"message", "the client closed the request"}}}});
 }
 
@@ -93,7 +94,7 @@ void record_outcome(Call& call, const GenerationOutcome& out) {
 
 Response chat_answer(Call& call, const gen::ChatRequest& r, std::vector<Running>& runs,
                      const gen::Prepared& p) {
-  if (!gen::wait_all(runs, call.gone)) return client_closed();
+  if (!gen::wait_all(runs, call.gone)) return client_closed(call, runs);
   const GenerationOutcome out = gen::outcome_of(runs[0].handle);
   record_outcome(call, out);
   ChoiceText text(p.config.stop_strings);
@@ -132,7 +133,7 @@ Response chat_stream(const std::shared_ptr<Call>& call, const gen::ChatRequest& 
     CancelGuard guard{*runs};
     try {
       if (!chunk(json{{"content", ""}}, nullptr, nullptr)) {
-        call->status = gen::kClientClosedStatus;
+        gen::record_client_left(*call, *runs);
         return;
       }
       const bool completed = gen::wait_all(*runs, call->gone, [&](size_t, const TokenEvent& e) {
@@ -144,7 +145,7 @@ Response chat_stream(const std::shared_ptr<Call>& call, const gen::ChatRequest& 
         return chunk(json{{"content", piece}}, nullptr, std::move(lp));
       });
       if (!completed) {
-        call->status = gen::kClientClosedStatus;
+        gen::record_client_left(*call, *runs);
         return;
       }
       const GenerationOutcome out = gen::outcome_of(runs->front().handle);
@@ -172,7 +173,7 @@ Response chat_stream(const std::shared_ptr<Call>& call, const gen::ChatRequest& 
 
 Response completions_answer(Call& call, const gen::CompletionRequest& r, std::vector<Running>& runs,
                             const std::vector<gen::Prepared>& prepared) {
-  if (!gen::wait_all(runs, call.gone)) return client_closed();
+  if (!gen::wait_all(runs, call.gone)) return client_closed(call, runs);
   json choices = json::array();
   for (size_t i = 0; i < runs.size(); ++i) {
     const GenerationOutcome out = gen::outcome_of(runs[i].handle);
@@ -210,7 +211,7 @@ Response completions_stream(const std::shared_ptr<Call>& call, const gen::Comple
     try {
       for (size_t i = 0; i < echoes.size(); ++i) {
         if (!chunk(i, echoes[i], nullptr)) {
-          call->status = gen::kClientClosedStatus;
+          gen::record_client_left(*call, *runs);
           return;
         }
       }
@@ -220,7 +221,7 @@ Response completions_stream(const std::shared_ptr<Call>& call, const gen::Comple
         return piece.empty() || chunk(i, piece, nullptr);
       });
       if (!completed) {
-        call->status = gen::kClientClosedStatus;
+        gen::record_client_left(*call, *runs);
         return;
       }
       for (size_t i = 0; i < runs->size(); ++i) {
