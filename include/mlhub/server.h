@@ -24,6 +24,17 @@ struct ServeOptions {
   // come inside the commit, so the newest clients work as installed) or "lfs" (decide normally;
   // for users who set HF_HUB_DISABLE_XET=1, who then upload through the LFS batch API).
   std::string xet_fallback = "regular";
+
+  // The inference API (docs/inference.md) on the same port.
+  bool inference = true;            // --no-inference: the hub alone
+  bool inference_only = false;      // --inference-only: no hub routes (a separate inference fleet)
+  std::string remote_hub;           // --hub URL: models and tokens from that hub (with inference_only)
+  uint64_t inference_memory_bytes = 0;  // models' weights at most; 0 = half the machine's memory
+  bool allow_anonymous_inference = false;
+  std::string default_plan = "free";
+  size_t max_queued_requests = 256;  // per model
+  size_t max_batch_tokens = 16384;   // encoder batches
+  size_t max_running_sequences = 16; // generation batch
 };
 
 // Opens (creating on first start) the data folder. On first start creates the user `admin`

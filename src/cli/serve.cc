@@ -7,7 +7,7 @@
 namespace mlhub::cli {
 
 Runner add_serve_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand("serve", "Run the hub: the Hugging Face Hub API over git repositories");
+  auto* cmd = app.add_subcommand("serve", "Run the hub (the Hugging Face Hub API over git repositories) and its inference API");
   auto opts = std::make_shared<server::ServeOptions>();
   auto data = std::make_shared<std::string>();
   cmd->add_option("--data", *data, "Data folder (SQLite metadata, git repositories, LFS blobs)")->required();
@@ -19,7 +19,29 @@ Runner add_serve_command(CLI::App& app) {
                   "What huggingface_hub >= 1.20 is told to do with large files: 'regular' (inside the commit; "
                   "works with hf_xet installed) or 'lfs' (the LFS batch API; needs HF_HUB_DISABLE_XET=1)")
       ->check(CLI::IsMember({"regular", "lfs"}));
+  // The inference API (docs/inference.md).
+  cmd->add_flag("!--no-inference", opts->inference, "Serve the hub alone, without the inference API");
+  cmd->add_flag("--inference-only", opts->inference_only,
+                "Serve only the inference API (a separate inference server; with --hub, for another hub's models)");
+  cmd->add_option("--hub", opts->remote_hub,
+                  "With --inference-only: the hub whose models and tokens to use (e.g. http://hub:8080)");
+  cmd->add_option("--inference-memory", opts->inference_memory_bytes,
+                  "Loaded models' weights at most, e.g. 4GB (default: half the machine's memory); the least "
+                  "recently used idle model is unloaded to make room")
+      ->transform(CLI::AsSizeValue(true));
+  cmd->add_flag("--allow-anonymous-inference", opts->allow_anonymous_inference,
+                "Let requests without a token run public models (default: a token is required)");
+  cmd->add_option("--default-plan", opts->default_plan,
+                  "The inference plan of accounts without one (see `mlhub plan`; default 'free')");
+  cmd->add_option("--max-queue", opts->max_queued_requests, "Queued requests per model at most; beyond: 429 (default 256)");
+  cmd->add_option("--max-batch-tokens", opts->max_batch_tokens, "Tokens per encoder batch at most (default 16384)");
+  cmd->add_option("--max-running", opts->max_running_sequences,
+                  "Sequences generated together per model at most (default 16)");
   return [opts, data] {
+    if (!opts->remote_hub.empty() && !opts->inference_only) {
+      std::cerr << "mlhub serve: --hub needs --inference-only (this server's own hub serves its own models)\n";
+      return 2;
+    }
     opts->data_dir = *data;
     if (!opts->quiet && log_level() > LogLevel::kInfo && !std::getenv("MLHUB_LOG")) set_log_level(LogLevel::kWarning);
     return server::serve(*opts);

@@ -1,5 +1,6 @@
 // `mlhub serve` and the administration of a data folder (include/mlhub/server.h).
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <cstdio>
@@ -8,6 +9,7 @@
 
 #include "mlhub/server.h"
 #include "server/hub/hub_server.h"
+#include "server/inference/inference_server.h"
 
 namespace mlhub::server {
 namespace fs = std::filesystem;
@@ -18,6 +20,32 @@ http::Server* g_server = nullptr;
 
 void on_signal(int) {
   if (g_server) g_server->stop();
+}
+
+uint64_t half_of_memory() {
+  const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGE_SIZE);
+  if (pages <= 0 || page <= 0) return 4ull << 30;
+  return static_cast<uint64_t>(pages) * static_cast<uint64_t>(page) / 2;
+}
+
+inference::InferenceOptions inference_options(const ServeOptions& o) {
+  inference::InferenceOptions io;
+  io.manager.memory_budget_bytes = o.inference_memory_bytes ? o.inference_memory_bytes : half_of_memory();
+  io.manager.queue.max_queued_requests = o.max_queued_requests;
+  io.manager.queue.max_batch_tokens = o.max_batch_tokens;
+  io.manager.generation.max_queued_requests = o.max_queued_requests;
+  io.manager.generation.max_running = o.max_running_sequences;
+  io.meter.allow_anonymous = o.allow_anonymous_inference;
+  io.meter.default_plan = o.default_plan;
+  if (!o.remote_hub.empty()) {
+    hub::HubConfig config = hub::HubConfig::from_env();
+    config.endpoint = o.remote_hub;
+    while (!config.endpoint.empty() && config.endpoint.back() == '/') config.endpoint.pop_back();
+    config.token.reset();  // each request carries its caller's token
+    config.progress = false;
+    io.remote_hub = config;
+  }
+  return io;
 }
 
 Result<std::unique_ptr<store::MetadataStore>> open_meta(const fs::path& data_dir) {
@@ -63,29 +91,40 @@ int serve(const ServeOptions& options) {
   try {
     hub::HubServer hub(options.data_dir, options.xet_fallback == "lfs" ? hub::XetFallback::kLfs : hub::XetFallback::kRegular);
     hub.recover();
+    std::unique_ptr<inference::InferenceServer> inference;
+    if (options.inference || options.inference_only) {
+      inference = std::make_unique<inference::InferenceServer>(hub, inference_options(options));
+    }
+    const bool hub_routes = !options.inference_only;
     http::ListenOptions listen;
     listen.host = options.host;
     listen.port = options.port;
     listen.max_connections = options.max_connections;
     const bool quiet = options.quiet;
-    http::Server server(listen, [&hub, quiet](http::Request& req) {
+    http::Server server(listen, [&hub, &inference, hub_routes, quiet](http::Request& req) {
       http::Response res;
       // Browsers (the JS client) need CORS; every client shows X-Request-Id in its errors.
       std::vector<std::pair<std::string, std::string>> common = {
           {"Access-Control-Allow-Origin", "*"},
           {"Access-Control-Expose-Headers",
            "X-Repo-Commit, X-Request-Id, X-Error-Code, X-Error-Message, X-Total-Count, ETag, Link, Accept-Ranges, "
-           "Content-Range, X-Linked-Size, X-Linked-Etag"}};
+           "Content-Range, X-Linked-Size, X-Linked-Etag, Retry-After, RateLimit, RateLimit-Policy, x-compute-type, "
+           "x-compute-time, x-compute-characters, x-total-time, x-queue-time, x-inference-time, x-prompt-tokens, "
+           "x-generated-tokens"}};
       const std::string trace = req.header("x-amzn-trace-id");
       if (!trace.empty() && trace.size() < 200) common.emplace_back("X-Request-Id", trace);
       try {
         if (req.method == "OPTIONS") {
           res.status = 204;
           res.set("Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, DELETE, OPTIONS");
-          res.set("Access-Control-Allow-Headers", "Authorization, Content-Type, Range, X-Request-Id, Accept");
+          res.set("Access-Control-Allow-Headers", "Authorization, Content-Type, Range, X-Request-Id, Accept, X-HF-Bill-To, X-Use-Cache, X-Wait-For-Model");
           res.set("Access-Control-Max-Age", "86400");
-        } else {
+        } else if (auto answer = inference ? inference->handle(req) : std::nullopt) {
+          res = std::move(*answer);
+        } else if (hub_routes) {
           res = hub.handle(req);
+        } else {
+          throw http::HttpError{404, "Not found: " + req.method + " " + req.path + " (this server only serves inference)", "", {}};
         }
       } catch (http::HttpError& e) {
         for (auto& h : common) e.headers.push_back(h);

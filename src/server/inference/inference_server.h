@@ -73,13 +73,15 @@ class Call {
   std::function<bool()> gone;          // the client hung up (Request::gone)
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
   store::UsageRecord usage;   // routes fill input_characters, input_tokens, output_tokens
-  double queue_ms = 0, inference_ms = 0;
+  double queue_ms = 0, inference_ms = 0, load_ms = 0;
+  bool admitted = false;      // admission succeeded: usage is recorded against it
+  int status = 200;           // the response status, recorded when the call ends
 
   // Loads (or finds) the model for `task_name` and sets `task` and `model`; checks the plan's
   // model size first. Throws InferenceError.
   ServedModel& acquire(const std::string& task_name);
-  // Records usage and metrics now with `status` (later calls do nothing).
-  void finish(int status);
+  // Records usage and metrics now with `final_status` (later calls do nothing).
+  void finish(int final_status);
 
  private:
   bool finished_ = false;
@@ -112,8 +114,10 @@ Response task_text_generation(RouteContext& ctx);
 // routes_openai.cc
 Response openai_chat(RouteContext& ctx);         // POST /v1/chat/completions
 Response openai_completions(RouteContext& ctx);  // POST /v1/completions
-// GET /info for a language model (TGI's Info) or an encoder model (TEI's Info).
+// GET /info (routes_tei.cc): TEI's Info for an encoder model; for a language model it calls
+// tgi_info (routes_generate.cc), TGI's Info.
 Response model_info_route(RouteContext& ctx);
+Response tgi_info(RouteContext& ctx);
 
 // ---- shared helpers for the routes (inference_server.cc) -------------------------------------
 
@@ -148,8 +152,15 @@ class InferenceServer {
   Meter& meter() { return *meter_; }
   Metrics& metrics() { return *metrics_; }
   hub::HubServer& hub() { return hub_; }
+  // The caller of a request: this hub's tokens, or (remote mode) the remote hub's, checked with
+  // its whoami and mirrored as a local account for metering. Throws InferenceError kUnauthorized
+  // / HttpError 401 for a token nobody knows.
+  hub::Caller authenticate(const Request& req);
+
+  static constexpr size_t kMaxBodyBytes = 16u << 20;
 
  private:
+  Response usage_route(Request& req);
   struct Impl;
   hub::HubServer& hub_;
   std::unique_ptr<ModelManager> models_;
