@@ -1,15 +1,19 @@
 // mlhub server: `mlhub serve`, the Hugging Face Hub compatible hub (docs/hub.md), and the
-// administration of its data folder (users, organizations, tokens).
+// administration of its data folder (users, organizations, tokens, inference plans).
 //
 // A data folder holds everything: hub.sqlite (MetadataStore), repos/ (one bare git repository
 // per hub repo), blobs/ (LFS objects by sha256) and admin.token (written once, mode 0600).
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "mlhub/core.h"
+#include "mlhub/store.h"
 
 namespace mlhub::server {
 
@@ -55,5 +59,32 @@ Result<std::string> create_token(const std::filesystem::path& data_dir, const st
 // members: "user" or "user:role" (role read|write|admin, default write).
 Status create_org(const std::filesystem::path& data_dir, const std::string& name,
                   const std::vector<std::string>& members);
+
+// Inference plans (`mlhub plan`; docs/inference.md, "Metering and quotas"). A running server
+// sees a change within seconds.
+struct PlanLimits {  // unset = keep the plan's value (a new plan starts with 0 = unlimited)
+  std::optional<int64_t> requests_per_minute;
+  std::optional<int64_t> monthly_characters;
+  std::optional<int64_t> monthly_tokens;
+  std::optional<std::string> max_model_size;  // "500MB", "1.5GB", "2GiB", "0" (parse_byte_size)
+};
+// Creates the plan `name` or updates the limits given; returns the plan as stored.
+// kInvalidArgument: bad name, negative limit or unreadable size.
+Result<store::Plan> put_plan(const std::filesystem::path& data_dir, const std::string& name,
+                             const PlanLimits& limits);
+// Assigns `plan` to the user or org `account`; "" removes the assignment. kNotFound: unknown
+// plan or account.
+Status assign_plan(const std::filesystem::path& data_dir, const std::string& plan,
+                   const std::string& account);
+// The plans, sorted by name.
+Result<std::vector<store::Plan>> list_plans(const std::filesystem::path& data_dir);
+
+// A size with an optional unit: "123" (bytes), "500MB", "1.5 GB", "500M" (decimal: k, M, G, T,
+// as the Hub shows sizes) or "2GiB", "512Ki" (binary). Case-insensitive. kInvalidArgument with
+// the reason otherwise (negative, no digits, unknown unit, above 2^63).
+Result<uint64_t> parse_byte_size(std::string_view text);
+// 500000000 -> "500 MB", 1234567890 -> "1.2 GB", 999 -> "999 B" (decimal units, one decimal
+// below 10 of a unit).
+std::string format_byte_size(uint64_t bytes);
 
 }  // namespace mlhub::server

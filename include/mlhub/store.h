@@ -356,6 +356,29 @@ class MetadataStore {
   // A random secret stored under `name`, created on first use (e.g. the key that signs LFS
   // upload URLs).
   virtual std::string secret(std::string_view name) = 0;
+
+  // ---- Inference plans and usage (docs/inference.md, "Metering and quotas") ----
+
+  // Creates or replaces the plan `plan.name`. kInvalidArgument when the name is not
+  // [a-z0-9_-]{1,64} or a limit is negative.
+  virtual Status put_plan(const Plan& plan) = 0;
+  virtual std::optional<Plan> find_plan(std::string_view name) = 0;
+  virtual std::vector<Plan> list_plans() = 0;  // sorted by name
+  // Assigns `plan` to a user or an org; "" removes the assignment (the server's default plan
+  // applies). kNotFound when the account or the plan does not exist.
+  virtual Status assign_plan(int64_t account_id, std::string_view plan) = 0;
+  // The plan assigned to the account, or nullopt when none is.
+  virtual std::optional<std::string> plan_of(int64_t account_id) = 0;
+
+  // Appends usage rows in one transaction (all or none).
+  virtual Status append_usage(const std::vector<UsageRecord>& records) = 0;
+  // Usage of `account_id` with from <= time < to (unix seconds), summed. `group_by`: "" (one
+  // row, zeros when there is no usage), "model" (one row per model, by name), "day" (one row
+  // per UTC day with usage, by day), "model,day" (by model, then day). `errors` sums the
+  // `requests` of rows with status >= 400. Throws mlhub::Error kInvalidArgument for another
+  // group_by (a programming error: callers pass constants).
+  virtual std::vector<UsageTotals> usage(int64_t account_id, int64_t from, int64_t to,
+                                         std::string_view group_by = "") = 0;
 };
 
 // ---- Model and dataset cards ---------------------------------------------------------------

@@ -72,6 +72,33 @@ CREATE TABLE IF NOT EXISTS redirects (
 CREATE TABLE IF NOT EXISTS secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 )sql";
 
+// Inference plans and usage (issue 6). Like kSchema it only creates what is missing, so a data
+// folder made by an older mlhub gains these tables the first time a newer one opens it.
+// usage rows are looked up by (account, time range); the index covers that.
+constexpr const char* kSchemaInference = R"sql(
+CREATE TABLE IF NOT EXISTS plans (
+  name TEXT PRIMARY KEY, requests_per_minute INTEGER NOT NULL, monthly_characters INTEGER NOT NULL,
+  monthly_tokens INTEGER NOT NULL, max_model_bytes INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS account_plans (
+  account_id INTEGER PRIMARY KEY, plan TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS usage (
+  id INTEGER PRIMARY KEY, time INTEGER NOT NULL, account_id INTEGER NOT NULL,
+  user_id INTEGER NOT NULL, token_name TEXT NOT NULL, model TEXT NOT NULL, task TEXT NOT NULL,
+  route TEXT NOT NULL, status INTEGER NOT NULL, requests INTEGER NOT NULL,
+  input_characters INTEGER NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,
+  compute_ms INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS usage_by_account_time ON usage (account_id, time);
+)sql";
+
+bool valid_plan_name(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char c : name) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) return false;
+  }
+  return true;
+}
+
+
 // A prepared statement with positional binds; steps and reads columns by index.
 class Stmt {
  public:
@@ -100,6 +127,11 @@ class Stmt {
     if (rc == SQLITE_CONSTRAINT) throw Error(StatusCode::kAlreadyExists, sqlite3_errmsg(db_));
     throw Error(StatusCode::kIoError, std::string("sqlite: ") + sqlite3_errmsg(db_));
   }
+  // Clears the last step so the statement can run again with new binds.
+  void reset() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
   int64_t i64(int col) const { return sqlite3_column_int64(stmt_, col); }
   std::string text(int col) const {
     const auto* p = sqlite3_column_text(stmt_, col);
@@ -110,6 +142,8 @@ class Stmt {
   sqlite3* db_;
   sqlite3_stmt* stmt_ = nullptr;
 };
+
+constexpr const char* kPlanColumns = "name, requests_per_minute, monthly_characters, monthly_tokens, max_model_bytes";
 
 constexpr const char* kRepoColumns =
     "id, type, owner, name, private, gated, disabled, created_at, last_modified, downloads, likes, "
@@ -135,6 +169,16 @@ RepoRecord read_repo(const Stmt& s) {
   r.pipeline_tag = s.text(15);
   r.library_name = s.text(16);
   return r;
+}
+
+Plan read_plan(const Stmt& s) {
+  Plan p;
+  p.name = s.text(0);
+  p.requests_per_minute = s.i64(1);
+  p.monthly_characters = s.i64(2);
+  p.monthly_tokens = s.i64(3);
+  p.max_model_bytes = s.i64(4);
+  return p;
 }
 
 Account read_account(const Stmt& s) {
@@ -425,6 +469,136 @@ class SqliteMetadataStore final : public MetadataStore {
     return s.text(0);
   }
 
+  Status put_plan(const Plan& plan) override {
+    if (!valid_plan_name(plan.name)) {
+      return Status::invalid_argument("invalid plan name '" + plan.name +
+                                      "': use 1 to 64 of a-z, 0-9, '_' and '-'");
+    }
+    if (plan.requests_per_minute < 0 || plan.monthly_characters < 0 || plan.monthly_tokens < 0 ||
+        plan.max_model_bytes < 0) {
+      return Status::invalid_argument("plan '" + plan.name + "': limits must be >= 0 (0 = unlimited)");
+    }
+    std::lock_guard lock(mu_);
+    return catch_errors([&] {
+             Stmt s(db_,
+                    "INSERT OR REPLACE INTO plans (name, requests_per_minute, monthly_characters, "
+                    "monthly_tokens, max_model_bytes) VALUES (?, ?, ?, ?, ?)");
+             s.bind(1, plan.name).bind(2, plan.requests_per_minute).bind(3, plan.monthly_characters);
+             s.bind(4, plan.monthly_tokens).bind(5, plan.max_model_bytes);
+             s.step();
+             return 0;
+           }).status();
+  }
+
+  std::optional<Plan> find_plan(std::string_view name) override {
+    std::lock_guard lock(mu_);
+    const std::string sql = std::string("SELECT ") + kPlanColumns + " FROM plans WHERE name = ?";
+    Stmt s(db_, sql.c_str());
+    s.bind(1, name);
+    if (!s.step()) return std::nullopt;
+    return read_plan(s);
+  }
+
+  std::vector<Plan> list_plans() override {
+    std::lock_guard lock(mu_);
+    const std::string sql = std::string("SELECT ") + kPlanColumns + " FROM plans ORDER BY name";
+    Stmt s(db_, sql.c_str());
+    std::vector<Plan> out;
+    while (s.step()) out.push_back(read_plan(s));
+    return out;
+  }
+
+  Status assign_plan(int64_t account_id, std::string_view plan) override {
+    std::lock_guard lock(mu_);
+    return catch_errors([&] {
+             Stmt a(db_, "SELECT 1 FROM accounts WHERE id = ?");
+             a.bind(1, account_id);
+             if (!a.step()) throw Error(StatusCode::kNotFound, "no account with id " + std::to_string(account_id));
+             if (plan.empty()) {
+               Stmt d(db_, "DELETE FROM account_plans WHERE account_id = ?");
+               d.bind(1, account_id);
+               d.step();
+               return 0;
+             }
+             Stmt p(db_, "SELECT 1 FROM plans WHERE name = ?");
+             p.bind(1, plan);
+             if (!p.step()) throw Error(StatusCode::kNotFound, "no plan named '" + std::string(plan) + "'");
+             Stmt s(db_, "INSERT OR REPLACE INTO account_plans (account_id, plan) VALUES (?, ?)");
+             s.bind(1, account_id).bind(2, plan);
+             s.step();
+             return 0;
+           }).status();
+  }
+
+  std::optional<std::string> plan_of(int64_t account_id) override {
+    std::lock_guard lock(mu_);
+    Stmt s(db_, "SELECT plan FROM account_plans WHERE account_id = ?");
+    s.bind(1, account_id);
+    if (!s.step()) return std::nullopt;
+    return s.text(0);
+  }
+
+  Status append_usage(const std::vector<UsageRecord>& records) override {
+    if (records.empty()) return Status();
+    std::lock_guard lock(mu_);
+    return catch_errors([&] {
+             exec("BEGIN IMMEDIATE");
+             try {
+               Stmt s(db_,
+                      "INSERT INTO usage (time, account_id, user_id, token_name, model, task, route, status, "
+                      "requests, input_characters, input_tokens, output_tokens, compute_ms) "
+                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+               for (const UsageRecord& r : records) {
+                 s.reset();
+                 s.bind(1, r.time).bind(2, r.account_id).bind(3, r.user_id).bind(4, r.token_name);
+                 s.bind(5, r.model).bind(6, r.task).bind(7, r.route).bind(8, int64_t{r.status});
+                 s.bind(9, r.requests).bind(10, r.input_characters).bind(11, r.input_tokens);
+                 s.bind(12, r.output_tokens).bind(13, r.compute_ms);
+                 s.step();
+               }
+               exec("COMMIT");
+             } catch (...) {
+               exec("ROLLBACK");
+               throw;
+             }
+             return 0;
+           }).status();
+  }
+
+  std::vector<UsageTotals> usage(int64_t account_id, int64_t from, int64_t to, std::string_view group_by) override {
+    const bool by_model = group_by == "model" || group_by == "model,day";
+    const bool by_day = group_by == "day" || group_by == "model,day";
+    if (!group_by.empty() && !by_model && !by_day) {
+      throw Error(StatusCode::kInvalidArgument, "usage: group_by must be \"\", \"model\", \"day\" or \"model,day\"");
+    }
+    // Days are UTC: unix time has no leap seconds, so a day is always 86400 s.
+    std::string keys = by_model ? "model" : "''";
+    keys += by_day ? ", (time - (time % 86400 + 86400) % 86400)" : ", 0";
+    std::string sql = "SELECT " + keys +
+                      ", COALESCE(SUM(requests), 0), COALESCE(SUM(CASE WHEN status >= 400 THEN requests ELSE 0 END), 0), "
+                      "COALESCE(SUM(input_characters), 0), COALESCE(SUM(input_tokens), 0), "
+                      "COALESCE(SUM(output_tokens), 0), COALESCE(SUM(compute_ms), 0) "
+                      "FROM usage WHERE account_id = ? AND time >= ? AND time < ?";
+    if (by_model || by_day) sql += " GROUP BY 1, 2 ORDER BY 1, 2";
+    std::lock_guard lock(mu_);
+    Stmt s(db_, sql.c_str());
+    s.bind(1, account_id).bind(2, from).bind(3, to);
+    std::vector<UsageTotals> out;
+    while (s.step()) {
+      UsageTotals t;
+      t.model = s.text(0);
+      t.day = s.i64(1);
+      t.requests = s.i64(2);
+      t.errors = s.i64(3);
+      t.input_characters = s.i64(4);
+      t.input_tokens = s.i64(5);
+      t.output_tokens = s.i64(6);
+      t.compute_ms = s.i64(7);
+      out.push_back(std::move(t));
+    }
+    return out;
+  }
+
  private:
   static void bind_repo(Stmt& s, const RepoRecord& r) {
     s.bind(1, r.type).bind(2, r.owner).bind(3, r.name).bind(4, int64_t{r.is_private}).bind(5, r.gated);
@@ -452,6 +626,7 @@ Result<std::unique_ptr<MetadataStore>> MetadataStore::open_sqlite(const std::fil
     sqlite3_busy_timeout(db, 10000);  // admin commands in another process may hold the lock
     store->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
     store->exec(kSchema);
+    store->exec(kSchemaInference);
     return store;
   });
 }

@@ -55,7 +55,9 @@ class Meter {
   // the monthly character / token allowance used up; retry_after_seconds set: until the minute
   // window frees a slot, or until the month ends), kForbidden (model_bytes above the plan's
   // max_model_bytes, or bad bill_to). Counts the request toward the per-minute window.
-  Admission admit(const hub::Caller& caller, const std::string& bill_to, uint64_t model_bytes);
+  // `model` (the repo id) only names the model in the kForbidden message.
+  Admission admit(const hub::Caller& caller, const std::string& bill_to, uint64_t model_bytes,
+                  const std::string& model = {});
 
   // Adds one finished request's usage (also failed ones: status >= 400, they count as requests
   // but their characters and tokens are whatever was processed).
