@@ -2,7 +2,8 @@
 // (git commit with an LFS weight file in the blob store) resolves to a folder of its files (the
 // weights hard-linked from the blob store, other frameworks' files left out), the card's pipeline
 // tag and library, weight_bytes; the folder is written once; private repos are invisible without
-// a token of a user who may read them; a GGUF-only repo serves its first .gguf.
+// a token of a user who may read them; a GGUF-only repo serves its first .gguf. remote_hub_source
+// does the same through the hub client against that hub served on loopback.
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -11,8 +12,10 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "inference_test_util.h"
+#include "server/http/http.h"
 #include "server/hub/hub_server.h"
 #include "server/inference/engine.h"
 
@@ -118,7 +121,11 @@ class LocalSourceTest : public ::testing::Test {
 TEST_F(LocalSourceTest, ResolvesAndMaterialisesACommit) {
   const auto files = sentiment_files();
   const std::string commit = make_repo("sentiment", false, files, {"model.safetensors", "pytorch_model.bin"});
+  // What a killed process left half-written is removed when a source starts.
+  const fs::path stale = dir_ / "inference/.tmp/999999999-0-abc";
+  fs::create_directories(stale);
   auto src = local_hub_source(*hub_);
+  EXPECT_FALSE(fs::exists(stale));
   const ModelInfo info = src->resolve("alice/sentiment", "main", "");
   EXPECT_EQ(info.repo_id, "alice/sentiment");
   EXPECT_EQ(info.commit, commit);
@@ -180,6 +187,21 @@ TEST_F(LocalSourceTest, PrivateReposNeedATokenThatMayReadThem) {
   EXPECT_EQ(resolve_error(*src, "alice/secret", ""), ErrorKind::kNotFound);
 }
 
+TEST_F(LocalSourceTest, MovedReposFollowTheirNewIdAndDisabledOnesAreForbidden) {
+  const std::string commit = make_repo("old-name", false, sentiment_files(), {"model.safetensors"});
+  auto record = hub_->meta().find_repo("model", "alice", "old-name");
+  ASSERT_TRUE(record.has_value());
+  ASSERT_TRUE(hub_->meta().move_repo(record->id, "alice", "new-name").ok());
+  auto src = local_hub_source(*hub_);
+  const ModelInfo info = src->resolve("alice/old-name", "main", "");
+  EXPECT_EQ(info.repo_id, "alice/new-name");
+  EXPECT_EQ(info.commit, commit);
+  record = hub_->meta().find_repo("model", "alice", "new-name");
+  record->disabled = true;
+  ASSERT_TRUE(hub_->meta().update_repo(*record).ok());
+  EXPECT_EQ(resolve_error(*src, "alice/new-name", alice_token_), ErrorKind::kForbidden);
+}
+
 TEST_F(LocalSourceTest, GgufOnlyRepoServesItsFirstGguf) {
   make_repo("gguf", false,
             {{"b-model.Q8_0.gguf", "second"}, {"a-model.Q4_0.gguf", "first gguf bytes"},
@@ -196,6 +218,55 @@ TEST_F(LocalSourceTest, GgufOnlyRepoServesItsFirstGguf) {
 
   make_repo("empty", false, {{"README.md", "# nothing to run\n"}}, {});
   EXPECT_EQ(resolve_error(*src, "alice/empty", ""), ErrorKind::kUnsupported);
+}
+
+// The same hub served on loopback and read through the hub client, as `mlhub serve
+// --inference-only --hub URL` does.
+TEST_F(LocalSourceTest, RemoteSourceDownloadsThroughTheHubClient) {
+  const auto files = sentiment_files();
+  const std::string commit = make_repo("sentiment", false, files, {"model.safetensors"});
+  make_repo("secret", true, files, {"model.safetensors"});
+  http::ListenOptions listen;
+  listen.port = 0;
+  http::Server server(listen, [&](http::Request& req) { return hub_->handle(req); });
+  const int port = server.bind();
+  std::thread serving([&] { server.run(); });
+  struct Stop {
+    http::Server& s;
+    std::thread& t;
+    ~Stop() {
+      s.stop();
+      t.join();
+    }
+  } stop{server, serving};
+
+  hub::HubConfig config;
+  config.endpoint = "http://127.0.0.1:" + std::to_string(port);
+  config.hf_home = (dir_ / "hf").string();
+  config.cache_dir = (dir_ / "hf/hub").string();
+  config.token = alice_token_;  // the server's own token is never used for a caller
+  config.progress = false;
+  auto src = remote_hub_source(config);
+  const ModelInfo info = src->resolve("alice/sentiment", "main", "");
+  EXPECT_EQ(info.commit, commit);
+  EXPECT_EQ(info.pipeline_tag, "text-classification");
+  EXPECT_EQ(info.library_name, "transformers");
+  EXPECT_EQ(info.weight_bytes, files.at("model.safetensors").size());
+  EXPECT_EQ(info.path, dir_ / "hf/hub/models--alice--sentiment/snapshots" / commit);
+  for (const char* f : {"config.json", "model.safetensors", "tokenizer.json"}) {
+    EXPECT_EQ(read_file(info.path / f), files.at(f)) << f;
+  }
+  EXPECT_FALSE(fs::exists(info.path / "tf_model.h5"));
+  EXPECT_FALSE(fs::exists(info.path / "onnx"));
+  auto p = pipeline("text-classification", info.path);
+  ASSERT_TRUE(p.ok()) << p.status().to_string();
+
+  EXPECT_EQ(resolve_error(*src, "alice/secret", ""), ErrorKind::kNotFound);
+  EXPECT_EQ(resolve_error(*src, "alice/secret", bob_token_), ErrorKind::kNotFound);
+  EXPECT_EQ(resolve_error(*src, "alice/missing", ""), ErrorKind::kNotFound);
+  const ModelInfo secret = src->resolve("alice/secret", "main", alice_token_);
+  EXPECT_TRUE(secret.is_private);
+  EXPECT_TRUE(fs::exists(secret.path / "model.safetensors"));
 }
 
 }  // namespace
