@@ -37,6 +37,7 @@ struct GenerationHandle::State {
   generation::GenerationConfig config;
   Clock::time_point submitted, admitted;
   uint64_t request = 0;  // the Generator's id once admitted
+  bool counted = false;  // counted in the engine's running_count
   std::unique_ptr<generation::TextStreamer> streamer;
   std::string piece;  // what the streamer released for the current token
   size_t generated = 0;
@@ -91,7 +92,7 @@ struct GenerationEngine::Impl {
   mutable std::mutex mu;
   std::condition_variable cv;
   std::deque<std::shared_ptr<State>> waiting;  // under mu
-  size_t running_count = 0;                    // under mu (mirror of `running`, for running())
+  size_t running_count = 0;                    // under mu: requests admitted and not finished
   bool stopping = false;
 
   std::map<uint64_t, std::shared_ptr<State>> running;  // the engine thread's
@@ -104,12 +105,11 @@ struct GenerationEngine::Impl {
   void retire_cancelled();
   void handle(const generation::Generator::Event& e);
   void emit(State& s, int64_t token, float logprob, bool last);
+  // Takes the request's result from the generator, then end().
   void complete(State& s, std::optional<InferenceError> err);
+  // Uncounts the request and marks it finished (with `err`, if any).
+  void end(State& s, std::optional<InferenceError> err);
   void fail_running(const std::string& message);
-  void set_running_count() {
-    std::lock_guard lock(mu);
-    running_count = running.size();
-  }
 };
 
 void GenerationEngine::Impl::emit(State& s, int64_t token, float logprob, bool last) {
@@ -141,6 +141,17 @@ void GenerationEngine::Impl::complete(State& s, std::optional<InferenceError> er
     std::lock_guard lock(s.mu);
     s.outcome.inference_ms = ms_between(s.admitted, Clock::now());
   }
+  end(s, std::move(err));
+}
+
+void GenerationEngine::Impl::end(State& s, std::optional<InferenceError> err) {
+  s.streamer.reset();
+  if (s.counted) {
+    // Before the request shows as finished, so a caller that saw it finish never sees it run.
+    std::lock_guard lock(mu);
+    --running_count;
+    s.counted = false;
+  }
   s.finish(std::move(err));
 }
 
@@ -164,9 +175,8 @@ void GenerationEngine::Impl::handle(const generation::Generator::Event& e) {
         std::lock_guard lock(s.mu);
         s.outcome.tokens = seq.tokens;
         s.outcome.finish_reason = seq.finish_reason;
-        s.outcome.inference_ms = ms_between(s.admitted, Clock::now());
       }
-      s.finish(std::nullopt);
+      complete(s, std::nullopt);  // the result was taken above: complete keeps these tokens
       running.erase(it);
       return;
     }
@@ -191,6 +201,10 @@ bool GenerationEngine::Impl::admit() {
       if (waiting.empty() || running.size() >= options.max_running) break;
       s = std::move(waiting.front());
       waiting.pop_front();
+      // Counted from the moment it leaves `waiting`, so submit()'s in-flight count never
+      // misses it.
+      ++running_count;
+      s->counted = true;
     }
     s->admitted = Clock::now();
     {
@@ -198,10 +212,11 @@ bool GenerationEngine::Impl::admit() {
       s->outcome.queue_ms = ms_between(s->submitted, s->admitted);
     }
     if (s->cancel_requested) {
-      std::lock_guard lock(s->mu);
-      s->outcome.finish_reason = generation::FinishReason::kCancelled;
-      s->finished = true;
-      s->cv.notify_all();
+      {
+        std::lock_guard lock(s->mu);
+        s->outcome.finish_reason = generation::FinishReason::kCancelled;
+      }
+      end(*s, std::nullopt);
       continue;
     }
     auto id = generator.add(s->outcome.prompt, s->config);
@@ -209,7 +224,7 @@ bool GenerationEngine::Impl::admit() {
       const ErrorKind kind = id.status().code() == StatusCode::kInvalidArgument
                                  ? ErrorKind::kValidation
                                  : ErrorKind::kGeneration;
-      s->finish(InferenceError(kind, id.status().message()));
+      end(*s, InferenceError(kind, id.status().message()));
       continue;
     }
     s->request = *id;
@@ -225,7 +240,6 @@ bool GenerationEngine::Impl::admit() {
     running[s->request] = s;
     joined = true;
   }
-  set_running_count();
   return joined;
 }
 
@@ -269,7 +283,6 @@ void GenerationEngine::Impl::loop() {
     } else {
       for (const auto& e : *events) handle(e);
     }
-    set_running_count();
   }
   // Shutting down: everything still queued or running ends as cancelled.
   for (auto& [id, s] : running) {

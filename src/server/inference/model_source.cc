@@ -2,7 +2,10 @@
 // another hub through the hub client (remote_hub_source). Both check that the caller may read the
 // repo, resolve the revision to a commit, read the card's pipeline tag and library, and give the
 // model loaders a folder with what a model needs (or one .gguf file).
+#include <signal.h>
 #include <unistd.h>
+
+#include <cstdlib>
 
 #include <algorithm>
 #include <atomic>
@@ -91,20 +94,44 @@ std::string random_suffix() {
 
 class LocalHubSource final : public ModelSource {
  public:
-  explicit LocalHubSource(hub::HubServer& hub) : hub_(hub) {}
+  explicit LocalHubSource(hub::HubServer& hub) : hub_(hub) { remove_stale_temp_folders(); }
 
   ModelInfo resolve(const std::string& repo_id, const std::string& revision,
                     const std::string& token) override {
+    try {
+      return resolve_checked(repo_id, revision, token);
+    } catch (const InferenceError&) {
+      throw;
+    } catch (const std::exception& e) {
+      // A broken repository or a full disk: the server's fault, not the caller's.
+      log(LogLevel::kError, fmt::format("inference: resolving {}: {}", repo_id, e.what()));
+      throw InferenceError(ErrorKind::kGeneration,
+                           fmt::format("Model {} could not be prepared: {}", repo_id, e.what()));
+    }
+  }
+
+ private:
+  ModelInfo resolve_checked(const std::string& repo_id, const std::string& revision,
+                            const std::string& token) {
     const size_t slash = repo_id.find('/');
     if (slash == std::string::npos || repo_id.find('/', slash + 1) != std::string::npos) {
       throw InferenceError(ErrorKind::kNotFound, fmt::format("Model {} does not exist", repo_id));
     }
-    auto record = hub_.meta().find_repo("model", repo_id.substr(0, slash), repo_id.substr(slash + 1));
+    const std::string owner = repo_id.substr(0, slash), name = repo_id.substr(slash + 1);
+    auto record = hub_.meta().find_repo("model", owner, name);
+    if (!record) {
+      // A renamed repo keeps answering under its old id, as the hub's file routes do.
+      if (auto moved = hub_.meta().redirect_of("model", owner, name)) {
+        const size_t s = moved->find('/');
+        if (s != std::string::npos) record = hub_.meta().find_repo("model", moved->substr(0, s), moved->substr(s + 1));
+      }
+    }
     const hub::Caller caller = authenticate(token);
     // Private repos the caller cannot read look exactly like missing ones (the hub's §5.3 rule).
-    if (!record || !hub_.can_read(caller, *record) || record->disabled) {
+    if (!record || !hub_.can_read(caller, *record)) {
       throw InferenceError(ErrorKind::kNotFound, fmt::format("Model {} does not exist", repo_id));
     }
+    if (record->disabled) throw InferenceError(ErrorKind::kForbidden, "Access to this resource is disabled.");
     check_gate(caller, *record);
     const fs::path git_dir = hub_.data_dir() / record->storage;
     hub::GitLease git = hub_.git(git_dir);
@@ -129,12 +156,25 @@ class LocalHubSource final : public ModelSource {
     // What may change without a new commit.
     info.repo_id = record->repo_id();
     info.is_private = record->is_private;
-    auto owner = hub_.meta().find_account(record->owner);
-    info.owner_id = owner ? owner->id : 0;
+    auto account = hub_.meta().find_account(record->owner);
+    info.owner_id = account ? account->id : 0;
     return info;
   }
 
- private:
+  // Folders a killed process was writing ("{pid}-..."): removed unless that process still runs.
+  void remove_stale_temp_folders() {
+    std::error_code ec;
+    const fs::path tmp = hub_.data_dir() / "inference" / ".tmp";
+    if (!fs::is_directory(tmp, ec)) return;
+    for (const auto& entry : fs::directory_iterator(tmp, ec)) {
+      const std::string name = entry.path().filename().string();
+      const long pid = std::strtol(name.c_str(), nullptr, 10);
+      if (pid > 0 && pid != ::getpid() && ::kill(static_cast<pid_t>(pid), 0) == 0) continue;
+      if (pid == ::getpid()) continue;
+      fs::remove_all(entry.path(), ec);
+    }
+  }
+
   hub::Caller authenticate(const std::string& token) {
     hub::Caller caller;
     if (token.empty()) return caller;

@@ -121,7 +121,11 @@ class LocalSourceTest : public ::testing::Test {
 TEST_F(LocalSourceTest, ResolvesAndMaterialisesACommit) {
   const auto files = sentiment_files();
   const std::string commit = make_repo("sentiment", false, files, {"model.safetensors", "pytorch_model.bin"});
+  // What a killed process left half-written is removed when a source starts.
+  const fs::path stale = dir_ / "inference/.tmp/999999999-0-abc";
+  fs::create_directories(stale);
   auto src = local_hub_source(*hub_);
+  EXPECT_FALSE(fs::exists(stale));
   const ModelInfo info = src->resolve("alice/sentiment", "main", "");
   EXPECT_EQ(info.repo_id, "alice/sentiment");
   EXPECT_EQ(info.commit, commit);
@@ -181,6 +185,21 @@ TEST_F(LocalSourceTest, PrivateReposNeedATokenThatMayReadThem) {
   EXPECT_TRUE(fs::exists(info.path / "config.json"));
   // Cached for alice, still invisible to others.
   EXPECT_EQ(resolve_error(*src, "alice/secret", ""), ErrorKind::kNotFound);
+}
+
+TEST_F(LocalSourceTest, MovedReposFollowTheirNewIdAndDisabledOnesAreForbidden) {
+  const std::string commit = make_repo("old-name", false, sentiment_files(), {"model.safetensors"});
+  auto record = hub_->meta().find_repo("model", "alice", "old-name");
+  ASSERT_TRUE(record.has_value());
+  ASSERT_TRUE(hub_->meta().move_repo(record->id, "alice", "new-name").ok());
+  auto src = local_hub_source(*hub_);
+  const ModelInfo info = src->resolve("alice/old-name", "main", "");
+  EXPECT_EQ(info.repo_id, "alice/new-name");
+  EXPECT_EQ(info.commit, commit);
+  record = hub_->meta().find_repo("model", "alice", "new-name");
+  record->disabled = true;
+  ASSERT_TRUE(hub_->meta().update_repo(*record).ok());
+  EXPECT_EQ(resolve_error(*src, "alice/new-name", alice_token_), ErrorKind::kForbidden);
 }
 
 TEST_F(LocalSourceTest, GgufOnlyRepoServesItsFirstGguf) {
