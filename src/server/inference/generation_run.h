@@ -32,8 +32,9 @@ struct Prepared {
 
 // Tokenizes `text` (special tokens added: TGI's add_special_tokens default) and fits it with
 // fit_prompt / make_config. Throws kValidation.
-Prepared prepare_text(const GenerationEngine& engine, const std::string& text, const GenParams& params,
-                      int64_t default_new_tokens, bool add_special_tokens = true);
+Prepared prepare_text(const GenerationEngine& engine, const std::string& text,
+                      const GenParams& params, int64_t default_new_tokens,
+                      bool add_special_tokens = true);
 // Renders a chat with the model's template (add_generation_prompt) and fits it. Throws
 // kValidation (no template, a template error, too long).
 Prepared prepare_chat(const GenerationEngine& engine, const nlohmann::ordered_json& messages,
