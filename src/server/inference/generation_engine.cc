@@ -272,17 +272,19 @@ void GenerationEngine::Impl::run_step() {
   const Clock::time_point start = Clock::now();
   auto events = generator.step();
   const double seconds = ms_between(start, Clock::now()) / 1000.0;
-  if (!events.ok()) {
-    fail_running("Request failed during generation: " + events.status().message());
-  } else {
-    for (const auto& e : *events) handle(e);
-  }
+  // Reported before the step's events are handed out, so a request that finished in this step
+  // is already counted in the metrics when its caller sees it finish.
   if (options.on_batch) {
     try {
       options.on_batch(prefill ? "prefill" : "decode", size, seconds);
     } catch (const std::exception& e) {  // metrics must not fail the requests
       log(LogLevel::kError, std::string("inference: on_batch: ") + e.what());
     }
+  }
+  if (!events.ok()) {
+    fail_running("Request failed during generation: " + events.status().message());
+  } else {
+    for (const auto& e : *events) handle(e);
   }
 }
 

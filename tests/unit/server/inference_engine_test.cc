@@ -352,6 +352,7 @@ TEST_F(GenerationEngineTest, ConcurrentRequestsEqualGenerateAlone) {
     EXPECT_NE(outcomes[i].finish_reason, generation::FinishReason::kNone);
   }
   size_t widest = 0;
+  std::lock_guard lock(mu);
   for (const auto& [kind, size] : steps) widest = std::max(widest, size);
   EXPECT_GT(widest, 1u) << "no step ran two requests together";
   EXPECT_EQ(engine.running(), 0u);
