@@ -19,7 +19,8 @@ file on both servers:
           the AVX2 build plus the server extra), --n_threads and --n_threads_batch = threads,
           --n_ctx 4096, --interrupt_requests False (its default True cuts a running stream short
           whenever another request waits, which would make its latencies look better than the
-          work done). It runs one request at a time: the FastAPI app takes a global lock around
+          work done), and repeat_penalty 1.0 in each request (its server's default is 1.1 even at
+          temperature 0; mlhub's is 1.0, plain greedy). It runs one request at a time: the FastAPI app takes a global lock around
           the model for the whole request, so concurrent requests queue (no parallel slots, no
           batching, no queue limit).
 Same prompts (16 short writing tasks, cycled), greedy (temperature 0), max_tokens 64, streamed
@@ -29,8 +30,9 @@ N clients, each sending its next request when its last one ends) a fixed number 
 both servers), p50/p99 latency and time to first token. Then an open loop at twice the best
 measured rate for --overload-seconds (requests arrive on schedule whatever the answers), plus up
 to 60 s to drain: counts of 200 / 429 / 503 / other, p99, unfinished requests (cancelled at the
-drain limit), whether the server is still up and answers, and its VmRSS peak and VmHWM
-(/proc/PID/status).
+drain limit), whether the server is still up and answers, and its memory: VmRSS before and
+after, VmHWM during the phase (/proc/PID/status; the peak is reset through /proc/PID/clear_refs
+when the phase starts, so model loading and publishing do not count).
 
 Embeddings: all-MiniLM-L6-v2 published with `pipeline_tag: sentence-similarity`, one sentence
 per request at POST /models/{id}/embed (TEI's route), 1 / 8 / 32 clients, max(--embed-requests,
@@ -229,13 +231,34 @@ def metric_sum_count(text, name, labels):
 
 # ---------------------------------------------------------------- workloads
 
-def chat_workload(name, url, route, headers, model_field, pid, a):
+def reset_peak_rss(pid):
+    """Resets the process's VmHWM to its current RSS (Linux: "5" into /proc/PID/clear_refs), so the
+    VmHWM read afterwards is the peak of what ran since. False where the kernel refuses."""
+    try:
+        with open(f"/proc/{pid}/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def overload(make, rate, seconds, drain_s, pid):
+    """The open loop at `rate`, with the server's memory before, during (peak VmRSS sampled every
+    0.25 s, and VmHWM since a reset) and after."""
+    rss_before = proc_memory_kb(pid)[0] / 1024
+    reset = reset_peak_rss(pid)
+    over = summarize(asyncio.run(open_loop(make, rate, seconds, drain_s, pid)))
+    rss_after, hwm = proc_memory_kb(pid)
+    over.update(rate=rate, rss_before_mb=rss_before, rss_after_mb=rss_after / 1024,
+                vm_hwm_phase_mb=hwm / 1024 if reset else None)
+    return over
+
+
+def chat_workload(name, url, route, headers, extra_body, pid, a):
     """Closed-loop levels, then the open loop at twice the best rate, on one chat server."""
     def make(client, i):
         body = {"messages": [{"role": "user", "content": PROMPTS[i % len(PROMPTS)]}], "max_tokens": 64,
-                "temperature": 0, "stream": True}
-        if model_field:
-            body["model"] = model_field
+                "temperature": 0, "stream": True, **extra_body}
         return chat_request(client, url + route, headers, body, i % len(PROMPTS), timeout_s=120)
 
     out = {"levels": {}}
@@ -255,9 +278,7 @@ def chat_workload(name, url, route, headers, model_field, pid, a):
         print_row(name, f"{c} clients", out["levels"][c], chat=True)
     best = max(v["rps"] for v in out["levels"].values())
     rate = 2 * best
-    run = asyncio.run(open_loop(make, rate, a.overload_seconds, 60, pid))
-    over = summarize(run)
-    over["rate"] = rate
+    over = overload(make, rate, a.overload_seconds, 60, pid)
     out["overload"] = over
     print_row(name, f"open {rate:.2f}/s", over, chat=True)
     return out
@@ -293,10 +314,8 @@ def embed_workload(url, route, headers, pid, a, metrics_url, model):
         print_row("mlhub", f"{c} clients", row, chat=False)
     rate = 2 * max(v["rps"] for v in out["levels"].values())
     before = batches()
-    run = asyncio.run(open_loop(make, rate, a.overload_seconds, 30, pid))
+    over = overload(make, rate, a.overload_seconds, 30, pid)
     after = batches()
-    over = summarize(run)
-    over["rate"] = rate
     over["batches"] = after[1] - before[1]
     over["mean_batch_size"] = (after[0] - before[0]) / over["batches"] if over["batches"] else None
     out["overload"] = over
@@ -324,6 +343,11 @@ def print_row(who, load, r, chat):
              else f" {fmt(r.get('mean_batch_size'), '6.1f')}")
     print(f"   {who:6s} {load:>14s} {r['requests']:5d} {r['ok']:5d} {r['rps']:8.2f}{extra} {fmt(r['p50_ms'], '8.0f')}"
           f" {fmt(r['p99_ms'], '8.0f')} {r['rss_max_mb']:7.0f}  {others or ''}", flush=True)
+
+
+def memory_note(o):
+    hwm = f"{o['vm_hwm_phase_mb']:.0f}" if o.get("vm_hwm_phase_mb") is not None else "?"
+    return f"RSS {o['rss_before_mb']:.0f} MB before, VmHWM {hwm} MB during, {o['rss_after_mb']:.0f} MB after"
 
 
 def ratios(m, l):
@@ -374,6 +398,8 @@ def main():
         auth = {"authorization": f"Bearer {token}"}
         result["plan"] = unlimited_plan(binary, tmp / "data")
         os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+        # Big files through the LFS batch API (streamed to the blob store), not inside the commit.
+        os.environ["HF_HUB_DISABLE_XET"] = "1"
         chat_id, embed_id = "admin/SmolLM2-135M-Instruct-GGUF", "admin/all-MiniLM-L6-v2"
         publish(url, token, chat_id, SMOLLM2, card("text-generation", "gguf", ["conversational", "gguf"]))
         publish(url, token, embed_id, MINILM, card("sentence-similarity", "sentence-transformers",
@@ -384,14 +410,14 @@ def main():
             print(f"\nchat: SmolLM2-135M-Instruct Q4_1, {len(PROMPTS)} prompts, greedy, max_tokens 64, streamed; "
                   f"closed loop, then open loop at 2x the best rate for {a.overload_seconds:.0f} s (+60 s drain)")
             print_header(chat=True)
-            m = chat_workload("mlhub", url, f"/models/{chat_id}/v1/chat/completions", auth, None, proc.pid, a)
+            m = chat_workload("mlhub", url, f"/models/{chat_id}/v1/chat/completions", auth, {}, proc.pid, a)
             m["alive_after"] = alive(proc, url, f"/api/models/{chat_id}")
-            m["vm_hwm_mb"] = proc_memory_kb(proc.pid)[1] / 1024
             lproc, lurl, lcmd = start_llama(a.threads, llama_log)
             result["llama_cmd"] = " ".join(lcmd)
-            ll = chat_workload("llama", lurl, "/v1/chat/completions", {}, None, lproc.pid, a)
+            # llama-cpp-python's server applies repeat_penalty 1.1 unless told otherwise, even at
+            # temperature 0: 1.0 makes it plain greedy decoding, as mlhub does.
+            ll = chat_workload("llama", lurl, "/v1/chat/completions", {}, {"repeat_penalty": 1.0}, lproc.pid, a)
             ll["alive_after"] = alive(lproc, lurl, "/v1/models")
-            ll["vm_hwm_mb"] = proc_memory_kb(lproc.pid)[1] / 1024
             lproc.terminate()
             same = sum(1 for i, t in m["replies"].items() if ll["replies"].get(i) == t)
             result["chat"] = {"mlhub": m, "llama": ll, "ratios_mlhub_llama": ratios(m, ll), "same_replies": same}
@@ -404,7 +430,7 @@ def main():
                 o = r["overload"]
                 print(f"   {who} at 2x ({o['rate']:.2f} req/s for {a.overload_seconds:.0f} s): {o['ok']} ok, "
                       f"statuses {o['status_counts']}, {o['unfinished']} unfinished, p99 {fmt(o['p99_ms'], '.0f')} ms; "
-                      f"up and answering after: {r['alive_after']}; VmHWM {r['vm_hwm_mb']:.0f} MB")
+                      f"up and answering after: {r['alive_after']}; {memory_note(o)}")
 
         if a.only != "chat":
             print(f"\nembeddings: all-MiniLM-L6-v2, one sentence per request, POST /models/{{id}}/embed; no peer "
@@ -412,12 +438,11 @@ def main():
             print_header(chat=False)
             e = embed_workload(url, f"/models/{embed_id}/embed", auth, proc.pid, a, f"{url}/metrics", embed_id)
             e["alive_after"] = alive(proc, url, f"/api/models/{embed_id}")
-            e["vm_hwm_mb"] = proc_memory_kb(proc.pid)[1] / 1024
             result["embeddings"] = e
             o = e["overload"]
             print(f"   mlhub at 2x ({o['rate']:.0f} req/s for {a.overload_seconds:.0f} s): {o['ok']} ok, statuses "
                   f"{o['status_counts']}, {o['unfinished']} unfinished, p99 {fmt(o['p99_ms'], '.0f')} ms; up and "
-                  f"answering after: {e['alive_after']}; VmHWM {e['vm_hwm_mb']:.0f} MB")
+                  f"answering after: {e['alive_after']}; {memory_note(o)}")
     finally:
         cleanup()
         log.close()
