@@ -334,6 +334,9 @@ class Generator {
     size_t index = 0;           // return-sequence index within the request
     int64_t token = -1;         // the new token; -1 for beam requests
     FinishReason finish_reason = FinishReason::kNone;  // kNone while running
+    // Greedy / sampling: log_softmax of the processed scores at `token` (what
+    // GeneratedSequence::score sums); 0 for beam requests.
+    float logprob = 0.0f;
   };
 
   Generator(const models::DecoderModel& model, const tok::Tokenizer* tokenizer = nullptr);

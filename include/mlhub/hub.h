@@ -102,6 +102,13 @@ Result<std::string> snapshot_download(const HubConfig& config, std::string_view 
 // module folders) and returns the snapshot folder.
 Result<std::string> resolve_model(const HubConfig& config, std::string_view spec);
 
+// GET {endpoint}/api/models/{repo_id}/revision/{revision} (huggingface_hub's model_info): the
+// hub's JSON answer as is: "sha" (the commit), "pipeline_tag", "library_name", "tags",
+// "private", "siblings" [{"rfilename"}], "cardData", ... Errors as snapshot_download's (no cache
+// fallback: the answer depends on the token).
+Result<nlohmann::json> model_info(const HubConfig& config, std::string_view repo_id,
+                                  std::string_view revision = "main");
+
 // ---- upload ----------------------------------------------------------------------------------
 
 struct CreateRepoOptions {

@@ -72,10 +72,10 @@ struct PlanLimits {  // unset = keep the plan's value (a new plan starts with 0 
 // kInvalidArgument: bad name, negative limit or unreadable size.
 Result<store::Plan> put_plan(const std::filesystem::path& data_dir, const std::string& name,
                              const PlanLimits& limits);
-// Assigns `plan` to the user or org `account`; "" removes the assignment. kNotFound: unknown
-// plan or account.
-Status assign_plan(const std::filesystem::path& data_dir, const std::string& plan,
-                   const std::string& account);
+// Assigns `plan` to the user or org `account`; "" removes the assignment. Returns the plan the
+// account had before ("" for none). kNotFound: unknown plan or account.
+Result<std::string> assign_plan(const std::filesystem::path& data_dir, const std::string& plan,
+                                const std::string& account);
 // The plans, sorted by name.
 Result<std::vector<store::Plan>> list_plans(const std::filesystem::path& data_dir);
 

@@ -23,5 +23,7 @@ Runner add_upload_command(CLI::App& app);
 Runner add_serve_command(CLI::App& app);
 // user create / token create / org create: one runner for the three admin commands.
 Runner add_admin_commands(CLI::App& app);
+// plan create / assign / unassign / list: inference plans of a data folder.
+Runner add_plan_command(CLI::App& app);
 
 }  // namespace mlhub::cli

@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
       {"repo", mlhub::cli::add_repo_command(app)},
       {"download", mlhub::cli::add_download_command(app)},
       {"upload", mlhub::cli::add_upload_command(app)},
+      {"plan", mlhub::cli::add_plan_command(app)},
   };
   const auto admin = mlhub::cli::add_admin_commands(app);
   CLI11_PARSE(app, argc, argv);

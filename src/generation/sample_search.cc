@@ -99,7 +99,7 @@ class SampleSearch final : public Search {
     c.pending.assign(1, token);
     c.reason = stop_reason(*ctx_, c.tokens);
     if (c.reason != FinishReason::kNone) c.cache = models::KvCache();  // free it now
-    events.push_back({request, j, token, c.reason});
+    events.push_back({request, j, token, c.reason, scores_[token]});
   }
 
   std::shared_ptr<const RequestContext> ctx_;

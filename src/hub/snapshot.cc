@@ -291,6 +291,23 @@ Result<std::string> snapshot_download(const HubConfig& config, std::string_view 
   });
 }
 
+Result<nlohmann::json> model_info(const HubConfig& config, std::string_view repo_id,
+                                  std::string_view revision) {
+  return internal::guarded([&]() -> Result<nlohmann::json> {
+    if (Status s = internal::validate_repo_id(repo_id); !s.ok()) return s;
+    if (config.offline) return Status::io_error("offline mode is enabled (HF_HUB_OFFLINE)");
+    const std::string rev = revision.empty() ? "main" : std::string(revision);
+    internal::HttpRequest req;
+    req.url = config.endpoint + "/api/models/" + std::string(repo_id) + "/revision/" +
+              internal::quote(rev);
+    auto info = internal::http_json(config, req,
+                                    "model " + std::string(repo_id) + " at revision \"" + rev + "\"");
+    if (!info.ok()) return info.status();
+    if (!info->is_object()) return Status::io_error("GET " + req.url + " did not answer a JSON object");
+    return info;
+  });
+}
+
 Result<std::string> resolve_model(const HubConfig& config, std::string_view spec) {
   return internal::guarded([&]() -> Result<std::string> {
     std::error_code ec;

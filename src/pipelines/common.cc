@@ -153,15 +153,33 @@ json EncoderPipeline::run(const json& input, const json& params) const {
   return run_batch({input}, params).front();
 }
 
-std::vector<json> EncoderPipeline::run_batch(const std::vector<json>& inputs,
-                                             const json& params) const {
+namespace {
+
+Params merged_params(const json& init, const json& params) {
   if (!params.is_object() && !params.is_null()) fail("pipeline parameters must be a JSON object");
   Params p;
-  p.merged = init_;
+  p.merged = init;
   if (params.is_object()) {
     p.call = params;
     for (const auto& [k, v] : params.items()) p.merged[k] = v;
   }
+  return p;
+}
+
+}  // namespace
+
+int64_t EncoderPipeline::count_tokens(const json& input, const json& params) const {
+  const Params p = merged_params(init_, params);
+  check_params(p);
+  const Prepared prepared = prepare(input, p);
+  int64_t n = 0;
+  for (const tok::Encoding& e : prepared.rows) n += static_cast<int64_t>(e.ids.size());
+  return n;
+}
+
+std::vector<json> EncoderPipeline::run_batch(const std::vector<json>& inputs,
+                                             const json& params) const {
+  const Params p = merged_params(init_, params);
   check_params(p);
   std::vector<Prepared> prepared;
   prepared.reserve(inputs.size());

@@ -119,6 +119,9 @@ class EncoderPipeline : public Pipeline {
  public:
   json run(const json& input, const json& params) const override;
   std::vector<json> run_batch(const std::vector<json>& inputs, const json& params) const override;
+  // The token count of the rows prepare() makes for `input` (special tokens, truncation and
+  // every pair of e.g. zero-shot or question-answering windows included).
+  int64_t count_tokens(const json& input, const json& params) const override;
 
  protected:
   struct Prepared {

@@ -208,4 +208,42 @@ Status create_org(const fs::path& data_dir, const std::string& name, const std::
   return Status();
 }
 
+Result<store::Plan> put_plan(const fs::path& data_dir, const std::string& name, const PlanLimits& limits) {
+  std::optional<uint64_t> max_bytes;
+  if (limits.max_model_size) {
+    auto parsed = parse_byte_size(*limits.max_model_size);
+    if (!parsed.ok()) return parsed.status();
+    max_bytes = *parsed;
+  }
+  auto meta = open_meta(data_dir);
+  if (!meta.ok()) return meta.status();
+  store::Plan plan = (*meta)->find_plan(name).value_or(store::Plan{});
+  plan.name = name;
+  if (limits.requests_per_minute) plan.requests_per_minute = *limits.requests_per_minute;
+  if (limits.monthly_characters) plan.monthly_characters = *limits.monthly_characters;
+  if (limits.monthly_tokens) plan.monthly_tokens = *limits.monthly_tokens;
+  if (max_bytes) plan.max_model_bytes = static_cast<int64_t>(*max_bytes);
+  if (auto s = (*meta)->put_plan(plan); !s.ok()) return s;
+  return plan;
+}
+
+Result<std::string> assign_plan(const fs::path& data_dir, const std::string& plan, const std::string& account) {
+  auto meta = open_meta(data_dir);
+  if (!meta.ok()) return meta.status();
+  auto found = (*meta)->find_account(account);
+  if (!found) return Status::not_found("no user or organization named '" + account + "'");
+  if (!plan.empty() && !(*meta)->find_plan(plan)) {
+    return Status::not_found("no plan named '" + plan + "' (create it with `mlhub plan create " + plan + "`)");
+  }
+  std::string before = (*meta)->plan_of(found->id).value_or("");
+  if (auto s = (*meta)->assign_plan(found->id, plan); !s.ok()) return s;
+  return before;
+}
+
+Result<std::vector<store::Plan>> list_plans(const fs::path& data_dir) {
+  auto meta = open_meta(data_dir);
+  if (!meta.ok()) return meta.status();
+  return (*meta)->list_plans();
+}
+
 }  // namespace mlhub::server

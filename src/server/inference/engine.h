@@ -104,6 +104,9 @@ struct QueueOptions {
   size_t max_batch_tokens = 16384;   // a batch's token budget (estimated from input sizes)
   size_t max_batch_requests = 64;    // inputs per batch at most
   size_t max_input_chars = 1 << 20;  // one input's size at most: kValidation beyond
+  // Called by the worker after each model batch with its inputs and seconds (the manager binds
+  // ManagerOptions::on_batch with kind "encoder" here). Must be cheap and thread-safe.
+  std::function<void(size_t size, double seconds)> on_batch;
 };
 
 struct RunStats {
@@ -141,6 +144,9 @@ struct GenerationOptions {
   size_t max_queued_requests = 256;  // waiting + running; beyond: kOverloaded
   size_t max_running = 16;           // sequences in one step at most (the rest wait)
   int64_t max_input_tokens = 0;      // 0 = the model's max_positions() - 1
+  // Called by the engine's thread after each step: kind "prefill" (the step ran new prompts) or
+  // "decode", with the sequences in the step and its seconds. Must be cheap and thread-safe.
+  std::function<void(const char* kind, size_t size, double seconds)> on_batch;
 };
 
 // One generated token as the routes report it.

@@ -207,7 +207,13 @@ Response error_response(ApiFamily family, const InferenceError& error) {
       break;
   }
   Response res = json_reply(status, body);
-  if (error.retry_after_seconds > 0) res.set("Retry-After", std::to_string(error.retry_after_seconds));
+  if (error.retry_after_seconds > 0) {
+    res.set("Retry-After", std::to_string(error.retry_after_seconds));
+    // The Hub's rate-limit header: huggingface_hub waits until the reset it names.
+    if (error.kind == ErrorKind::kRateLimited) {
+      res.set("RateLimit", "\"api\";r=0;t=" + std::to_string(error.retry_after_seconds));
+    }
+  }
   return res;
 }
 
@@ -405,7 +411,7 @@ std::optional<Response> InferenceServer::handle(Request& req) {
       model_id = ctx.body["model"].get<std::string>();
     }
     call->info = models_->resolve(model_id, "main", call->token);
-    call->admission = meter_->admit(call->caller, req.header("x-hf-bill-to"), call->info.weight_bytes);
+    call->admission = meter_->admit(call->caller, req.header("x-hf-bill-to"), call->info.weight_bytes, call->info.repo_id);
     call->admitted = true;
 
     Response res;

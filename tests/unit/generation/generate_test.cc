@@ -3,6 +3,8 @@
 // prompts; one forward per step; the Generator's continuous batching.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "fake_model.h"
 
 namespace mlhub::generation {
@@ -201,6 +203,48 @@ TEST(GenerateTest, LengthIsCappedByTheModelContext) {
   ASSERT_TRUE(r.ok()) << r.status().to_string();
   EXPECT_EQ((*r)[0].sequences[0].tokens.size(), static_cast<size_t>(testing::kMaxPositions - 2));
   EXPECT_EQ((*r)[0].sequences[0].finish_reason, FinishReason::kLength);
+}
+
+}  // namespace
+}  // namespace mlhub::generation
+
+namespace mlhub::generation {
+namespace {
+
+// Event::logprob is log_softmax(processed scores)[token]: for greedy decoding the scores are the
+// raw logits of the fake LM (no processor changes them), so it is recomputed here from
+// fake_logits; the events' sum equals the sequence's score.
+TEST(GenerateTest, GeneratorEventsCarryTheTokenLogprob) {
+  testing::FakeDecoder model;
+  GenerationConfig c = base_config();
+  Generator gen(model);
+  const std::vector<int64_t> prompt = kPrompts[1];
+  auto id = gen.add(prompt, c);
+  ASSERT_TRUE(id.ok());
+  std::vector<int64_t> tokens = prompt;
+  double sum = 0;
+  size_t events = 0;
+  while (gen.has_running()) {
+    auto step = gen.step();
+    ASSERT_TRUE(step.ok());
+    for (const auto& e : *step) {
+      std::vector<float> row(testing::kVocab);
+      const int64_t pos = static_cast<int64_t>(tokens.size()) - 1;
+      const int64_t prev = tokens.size() > 1 ? tokens[tokens.size() - 2] : testing::kVocab;
+      testing::fake_logits(tokens.back(), prev, pos, row.data());
+      log_softmax_inplace(row);
+      EXPECT_TRUE(std::isfinite(e.logprob));
+      EXPECT_LE(e.logprob, 0.0f);
+      EXPECT_FLOAT_EQ(e.logprob, row[e.token]) << "token " << events;
+      sum += e.logprob;
+      tokens.push_back(e.token);
+      ++events;
+    }
+  }
+  ASSERT_GT(events, 1u);
+  auto r = gen.take(*id);
+  ASSERT_TRUE(r.ok());
+  EXPECT_NEAR(r->sequences[0].score, sum, 1e-3);
 }
 
 }  // namespace
