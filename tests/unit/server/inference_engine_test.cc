@@ -216,6 +216,15 @@ TEST(EncoderQueueTest, OversizedInputIsAValidationError) {
   EXPECT_TRUE(queue.run({}, json::object(), kNeverGone).empty());
 }
 
+TEST(EncoderQueueTest, AThrowingBatchCallbackFailsNothing) {
+  auto real = load_pipeline("text-classification", "bert-tiny-sentiment");
+  QueueOptions opts;
+  opts.on_batch = [](size_t, double) { throw std::runtime_error("metrics broke"); };
+  EncoderQueue queue(real, opts);
+  EXPECT_EQ(queue.run({"fine"}, json::object(), kNeverGone)[0], real->run("fine"));
+  EXPECT_EQ(queue.run({"again"}, json::object(), kNeverGone)[0], real->run("again"));
+}
+
 // ---- GenerationEngine ------------------------------------------------------------------------
 
 class GenerationEngineTest : public ::testing::Test {
@@ -460,6 +469,16 @@ TEST_F(GenerationEngineTest, ValidationErrors) {
   const GenerationOutcome o = drain(h, &events);
   EXPECT_EQ(o.tokens.size(), 12u);
   EXPECT_EQ(o.finish_reason, generation::FinishReason::kLength);
+}
+
+TEST_F(GenerationEngineTest, AThrowingBatchCallbackFailsNothing) {
+  GenerationOptions opts;
+  opts.on_batch = [](const char*, size_t, double) { throw std::runtime_error("metrics broke"); };
+  GenerationEngine engine(lm_, opts);
+  const auto p = prompt("Still fine");
+  GenerationHandle h = engine.submit(p, greedy(5));
+  std::vector<TokenEvent> events;
+  EXPECT_EQ(drain(h, &events).tokens, alone(p, greedy(5)));
 }
 
 TEST_F(GenerationEngineTest, SamplingDrawsAndReportsASeed) {
