@@ -16,7 +16,7 @@ import httpx
 import numpy as np
 import pytest
 
-from conftest import MINILM, ROOT, TINY, require
+from conftest import MINILM, ROOT, SMOLLM2_GGUF, TINY, require
 
 TOL = 1e-4
 GOLDEN = ROOT / "tests" / "golden"
@@ -225,6 +225,18 @@ def test_endpoint_info(client_for):
     labels = client_for("admin/sentiment").get_endpoint_info()["model_type"]["classifier"]["id2label"]
     assert labels == {"0": "NEGATIVE", "1": "NEUTRAL", "2": "POSITIVE"}
     assert "reranker" in client_for("admin/reranker").get_endpoint_info()["model_type"]
+
+
+def test_language_models_go_to_the_generation_routes(hub, http):
+    """The task API and /info hand a chat model to the generation routes (TGI's shapes)."""
+    hub.publish("admin/smollm2", require(SMOLLM2_GGUF), "text-generation", tags=["conversational"], library_name="gguf")
+    out = post(http, "/models/admin/smollm2", {"inputs": "The capital of France is",
+                                               "parameters": {"max_new_tokens": 4, "do_sample": False}})
+    assert isinstance(out, list) and isinstance(out[0]["generated_text"], str) and out[0]["generated_text"]
+    info = http.get("/models/admin/smollm2/info").json()
+    assert info["model_id"] == "admin/smollm2" and "max_input_tokens" in info and "model_type" not in info
+    r = http.post("/models/admin/smollm2/embed", json={"inputs": "x"})
+    assert r.status_code == 424 and r.json()["error_type"] == "Backend"
 
 
 # ---- batches, URL forms and concurrency (raw HTTP) -------------------------------------------------
