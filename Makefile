@@ -16,6 +16,7 @@ JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 30
 SHARED ?= $(abspath ../shared)
 PYENV ?= $(or $(MLHUB_PYENV),$(HOME)/.cache/mlhub/pyenv)
+HUBENV ?= $(or $(MLHUB_HUBENV),$(HOME)/.cache/mlhub/hubenv)
 CMAKE_FLAGS := -G Ninja -DMLHUB_SHARED_DIR=$(SHARED)
 
 .PHONY: all setup setup-clients build test test-release test-asan fuzz run demo bench goldens format clean
@@ -62,6 +63,8 @@ bench: build
 	MLHUB_BIN=$(BUILD)/mlhub $(PYENV)/bin/python bench/run_hub_bench.py
 	@./scripts/setup_bench_llama
 	$(PYENV)/bin/python bench/run_decoder_bench.py $(BUILD)
+	@MLHUB_HUBENV=$(HUBENV) ./scripts/setup_hub_clients
+	MLHUB_BIN=$(BUILD)/mlhub $(HUBENV)/bin/python bench/run_inference_bench.py
 
 # Regenerates the committed golden data of the models and pipelines with the pinned transformers
 # (needs the torch half of the reference environment; the tokenizer goldens have their own

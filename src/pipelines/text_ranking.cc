@@ -8,7 +8,8 @@
 // sbert_ce_default_activation_function) when it names a torch class, else Sigmoid for one label
 // and Identity for several.
 // Output: {"scores": [...]} in text order: one float per text for a one-label model, a list of
-// floats per text otherwise.
+// floats per text otherwise. Call parameter raw_scores (false): true skips the activation and
+// returns the logits (TEI's /rerank option, which the inference server passes through).
 #include <cmath>
 
 #include "pipelines/pipeline_internal.h"
@@ -70,12 +71,15 @@ class TextRanking final : public EncoderPipeline {
     return out;
   }
 
+  void check_params(const Params& p) const override { param_bool(p, "raw_scores", false); }
+
   json finish(const json&, Prepared&, std::span<const RowOutput> outputs,
-              const Params&) const override {
+              const Params& p) const override {
+    const Activation activation = param_bool(p, "raw_scores", false) ? Activation::kIdentity : activation_;
     json scores = json::array();
     for (const RowOutput& o : outputs) {
       std::vector<float> v = o.values;
-      switch (activation_) {
+      switch (activation) {
         case Activation::kSigmoid:
           v = sigmoid(v);
           break;

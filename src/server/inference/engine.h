@@ -203,6 +203,8 @@ class GenerationEngine {
   size_t queued() const;   // waiting for a slot
   size_t running() const;  // in the running batch
   int64_t max_input_tokens() const;
+  // The options it runs with (TGI's /info reports max_queued_requests as max_concurrent_requests).
+  const GenerationOptions& options() const;
 
  private:
   struct Impl;

@@ -342,6 +342,8 @@ int64_t GenerationEngine::max_input_tokens() const {
   return std::max<int64_t>(model_->max_positions() - 1, 1);
 }
 
+const GenerationOptions& GenerationEngine::options() const { return impl_->options; }
+
 GenerationHandle GenerationEngine::submit(std::vector<int64_t> prompt,
                                           const generation::GenerationConfig& config) {
   generation::GenerationConfig c = config;

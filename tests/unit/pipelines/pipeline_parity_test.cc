@@ -225,6 +225,27 @@ TEST(MiniLm, FeatureExtraction) {
       [](const json& c) { return c["output"]; });
 }
 
+// raw_scores=true skips the cross-encoder's activation: the logits CrossEncoder.predict
+// recorded as "raw_scores" (TEI's /rerank option).
+TEST(TextRanking, RawScoresAreTheLogits) {
+  const std::vector<json> cases = read_jsonl(kGoldenDir / "text-ranking.jsonl");
+  ASSERT_FALSE(cases.empty());
+  for (const json& c : cases) {
+    ASSERT_TRUE(c.contains("raw_scores"));
+    const Pipeline* p = cache().get("text-ranking", kGoldenDir / "models" / c["model"].get<std::string>(), c["init"]);
+    ASSERT_NE(p, nullptr);
+    std::vector<std::string> diffs;
+    compare(p->run(c["input"], json{{"raw_scores", true}})["scores"], c["raw_scores"], "$", diffs);
+    EXPECT_TRUE(diffs.empty()) << describe(diffs);
+    diffs.clear();
+    compare(p->run(c["input"], json{{"raw_scores", false}}), c["output"], "$", diffs);
+    EXPECT_TRUE(diffs.empty()) << describe(diffs);
+  }
+  const Pipeline* p = cache().get("text-ranking", kGoldenDir / "models/bert-tiny-reranker", json::object());
+  ASSERT_NE(p, nullptr);
+  EXPECT_THROW(p->run(cases[0]["input"], json{{"raw_scores", "yes"}}), Error);
+}
+
 // ---- errors ---------------------------------------------------------------------------------
 
 TEST(PipelineErrors, UnknownTaskAndBadInput) {
