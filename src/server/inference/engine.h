@@ -268,6 +268,7 @@ class ModelManager {
   };
   std::vector<Loaded> loaded() const;
   uint64_t used_bytes() const;
+  const ManagerOptions& options() const;  // as configured (what /info reports)
 
  private:
   struct Impl;

@@ -280,6 +280,8 @@ std::vector<ModelManager::Loaded> ModelManager::loaded() const {
   return out;
 }
 
+const ManagerOptions& ModelManager::options() const { return impl_->options; }
+
 uint64_t ModelManager::used_bytes() const {
   std::lock_guard lock(impl_->mu);
   return impl_->used();

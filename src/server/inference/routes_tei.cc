@@ -300,7 +300,7 @@ Response model_info_route(RouteContext& ctx) {
   using namespace enc;
   const ModelInfo& info = ctx.call->info;
   if (is_language_model(info)) return tgi_info(ctx);
-  const QueueOptions queue;  // the server's queue defaults (ManagerOptions::queue)
+  const QueueOptions& queue = ctx.call->server.models().options().queue;  // as configured
   json body = {{"model_id", info.repo_id},
                {"model_sha", info.commit},
                {"model_dtype", "float32"},
