@@ -22,6 +22,8 @@ namespace {
 
 using nlohmann::json;
 using namespace mlhub::inference;
+using namespace mlhub::inference::enc;
+using namespace mlhub::inference::gen;
 
 [[noreturn]] void fail(const char* what) {
   std::fprintf(stderr, "fuzz invariant broken: %s\n", what);
@@ -44,7 +46,7 @@ void guarded(F&& f) {
 
 void check_inputs(const Inputs& in) {
   CHECK(!in.items.empty());
-  CHECK(in.items.size() <= kMaxClientBatchSize);
+  CHECK(in.items.size() <= enc::kMaxClientBatchSize);
   CHECK(in.batch || in.items.size() == 1);
 }
 
@@ -89,7 +91,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     });
     guarded([&] {
       const CompletionRequest completion = parse_completion_request(body);
-      CHECK(!completion.prompts.empty());
+      CHECK(!completion.prompts.empty() && completion.prompts.size() <= gen::kMaxClientBatchSize);
       check_gen(completion.gen);
     });
   }
