@@ -21,7 +21,7 @@ shift $(( $# >= 2 ? 2 : 1 ))
 HERE=$(cd "$(dirname "$0")" && pwd)
 TARGETS=("$@")
 if [[ ${#TARGETS[@]} -eq 0 ]]; then
-  TARGETS=(fuzz_tokenizer_json fuzz_encode fuzz_sentencepiece_model fuzz_safetensors fuzz_torch_pickle fuzz_gguf fuzz_lfs_pointer fuzz_hub_request fuzz_chat_template)
+  TARGETS=(fuzz_tokenizer_json fuzz_encode fuzz_sentencepiece_model fuzz_safetensors fuzz_torch_pickle fuzz_gguf fuzz_lfs_pointer fuzz_hub_request fuzz_chat_template fuzz_inference_request)
 fi
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1:allocator_may_return_null=1}
@@ -29,7 +29,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:abort_on_error=1:print_sta
 export MLHUB_LOG=${MLHUB_LOG:-off}  # the loaders warn on every odd input
 export MLHUB_SHARED_DIR=${MLHUB_SHARED_DIR:-$(cd "$HERE/../../../shared" 2>/dev/null && pwd)}
 
-declare -A MAX_LEN=([fuzz_tokenizer_json]=16384 [fuzz_encode]=4096 [fuzz_sentencepiece_model]=16384 [fuzz_lfs_pointer]=2048 [fuzz_gguf]=8192 [fuzz_chat_template]=8192)
+declare -A MAX_LEN=([fuzz_tokenizer_json]=16384 [fuzz_encode]=4096 [fuzz_sentencepiece_model]=16384 [fuzz_lfs_pointer]=2048 [fuzz_gguf]=8192 [fuzz_chat_template]=8192 [fuzz_inference_request]=4096)
 declare -A DICT=([fuzz_tokenizer_json]="$HERE/tokenizer_json.dict" [fuzz_chat_template]="$HERE/chat_template.dict")
 
 failed=0

@@ -2,6 +2,7 @@
 // refs, commits, whoami.
 #include <algorithm>
 
+#include "mlhub/pipelines.h"
 #include "server/hub/hub_server.h"
 
 namespace mlhub::hub {
@@ -14,6 +15,26 @@ json last_commit_json(const store::CommitInfo& c) {
 
 // The repo object of §3.1. `git`/`commit` are given when the caller wants fields that need the
 // repository (sha, siblings, lastModified of that revision).
+// What a "try it" widget and the inference clients read from model info: "inference": "warm"
+// when this server's inference API runs the model's pipeline tag (every model is loaded on
+// demand), the card's widget examples as widgetData, and the tokenizer's mask token for
+// fill-mask models (the widget builds its example around it).
+void add_inference_fields(json& j, const std::string& pipeline_tag, const json& card, const store::GitRepo* git,
+                          const std::string& commit) {
+  static const std::vector<std::string> tasks = supported_tasks();
+  if (!pipeline_tag.empty() && std::find(tasks.begin(), tasks.end(), pipeline_tag) != tasks.end()) j["inference"] = "warm";
+  if (card.is_object() && card.contains("widget") && card["widget"].is_array()) j["widgetData"] = card["widget"];
+  if (pipeline_tag == "fill-mask" && git && !commit.empty()) {
+    auto text = git->read_file(commit, "tokenizer_config.json");
+    if (!text.ok()) return;
+    const json config = json::parse(*text, nullptr, false);
+    if (!config.is_object() || !config.contains("mask_token")) return;
+    const json& mask = config["mask_token"];
+    if (mask.is_string()) j["mask_token"] = mask;
+    else if (mask.is_object() && mask.contains("content") && mask["content"].is_string()) j["mask_token"] = mask["content"];
+  }
+}
+
 json repo_json(HubServer& hub, const store::RepoRecord& r, const store::GitRepo* git, const std::string& commit,
                bool with_files, bool blobs) {
   json j;
@@ -46,6 +67,7 @@ json repo_json(HubServer& hub, const store::RepoRecord& r, const store::GitRepo*
   if (!pipeline_tag.empty()) j["pipeline_tag"] = pipeline_tag;
   if (!library.empty()) j["library_name"] = library;
   if (card.is_object() && !card.empty()) j["cardData"] = card;
+  if (r.type == "model") add_inference_fields(j, pipeline_tag, card, git, commit);
   if (r.type == "dataset") {
     j["description"] = card.is_object() && card.contains("pretty_name") && card["pretty_name"].is_string() ? card["pretty_name"] : json("");
     j["citation"] = "";

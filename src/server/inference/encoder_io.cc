@@ -13,7 +13,9 @@ std::string lower(std::string s) {
   return s;
 }
 
-bool is_text(const json& v) { return v.is_string(); }
+bool is_text(const json& v) {
+  return v.is_string();
+}
 
 // A string that is present and not empty, else a message naming `where`.
 void check_text(const json& v, const std::string& where) {
@@ -23,22 +25,26 @@ void check_text(const json& v, const std::string& where) {
 
 void check_text_list(const json& obj, const char* key, const std::string& where) {
   const std::string name = where + "." + key;
-  if (!obj.contains(key) || !obj[key].is_array()) invalid("`" + name + "` must be a list of strings");
+  if (!obj.contains(key) || !obj[key].is_array())
+    invalid("`" + name + "` must be a list of strings");
   const json& list = obj[key];
   if (list.empty()) invalid("`" + name + "` cannot be empty");
-  for (size_t i = 0; i < list.size(); ++i) check_text(list[i], name + "[" + std::to_string(i) + "]");
+  for (size_t i = 0; i < list.size(); ++i)
+    check_text(list[i], name + "[" + std::to_string(i) + "]");
 }
 
 const char* describe(InputKind kind) {
   switch (kind) {
-    case InputKind::kText: return "a string or a list of strings";
+    case InputKind::kText:
+      return "a string or a list of strings";
     case InputKind::kTextOrPair:
       return "a string, {\"text\": ..., \"text_pair\": ...}, or a list of those";
     case InputKind::kQuestion:
       return "{\"question\": ..., \"context\": ...} or a list of those";
     case InputKind::kSimilarity:
       return "{\"source_sentence\": ..., \"sentences\": [...]} or a list of those";
-    case InputKind::kRanking: return "{\"query\": ..., \"texts\": [...]} or a list of those";
+    case InputKind::kRanking:
+      return "{\"query\": ..., \"texts\": [...]} or a list of those";
   }
   return "";
 }
@@ -162,8 +168,10 @@ Inputs predict_inputs(const json& inputs) {
   if (inputs.is_null()) invalid("`inputs` is required");
   // One sequence: [a] or [a, b].
   auto sequence = [&](const json& list, const std::string& where) -> json {
-    if (!list.is_array() || list.empty() || list.size() > 2) invalid(kShape + " (at " + where + ")");
-    for (size_t i = 0; i < list.size(); ++i) check_text(list[i], where + "[" + std::to_string(i) + "]");
+    if (!list.is_array() || list.empty() || list.size() > 2)
+      invalid(kShape + " (at " + where + ")");
+    for (size_t i = 0; i < list.size(); ++i)
+      check_text(list[i], where + "[" + std::to_string(i) + "]");
     if (list.size() == 1) return list[0];
     return json{{"text", list[0]}, {"text_pair", list[1]}};
   };
@@ -214,7 +222,8 @@ EmbedOptions embed_options(const json& body, bool normalize_default) {
     if (const json* v = optional_member(obj, "truncation_direction", "string")) {
       const std::string d = lower(v->get<std::string>());
       if (d != "left" && d != "right") {
-        invalid("`truncation_direction` must be \"left\" or \"right\" (got \"" + v->get<std::string>() + "\")");
+        invalid("`truncation_direction` must be \"left\" or \"right\" (got \"" +
+                v->get<std::string>() + "\")");
       }
       o.truncate_left = d == "left";
     }
@@ -222,7 +231,8 @@ EmbedOptions embed_options(const json& body, bool normalize_default) {
       if (v->get<int64_t>() <= 0) invalid("`dimensions` must be a positive integer");
       o.dimensions = v->get<size_t>();
     }
-    if (const json* v = optional_member(obj, "prompt_name", "string")) o.prompt_name = v->get<std::string>();
+    if (const json* v = optional_member(obj, "prompt_name", "string"))
+      o.prompt_name = v->get<std::string>();
     if (const json* v = optional_member(obj, "encoding_format", "string")) {
       const std::string f = v->get<std::string>();
       if (f != "float" && f != "base64") {
@@ -236,7 +246,8 @@ EmbedOptions embed_options(const json& body, bool normalize_default) {
   // The sentence-transformers pipelines cut long texts at the end, always (as
   // SentenceTransformer.encode does); cutting the start is not available.
   if (o.truncate_left && o.truncate.value_or(true)) {
-    invalid("`truncation_direction` \"left\" is not supported: long texts are truncated on the right");
+    invalid(
+        "`truncation_direction` \"left\" is not supported: long texts are truncated on the right");
   }
   return o;
 }
@@ -245,7 +256,8 @@ std::vector<float> shape_embedding(std::vector<float> embedding, const EmbedOpti
   if (options.dimensions) {
     if (*options.dimensions > embedding.size()) {
       invalid("`dimensions` (" + std::to_string(*options.dimensions) +
-              ") is larger than the model's embedding size (" + std::to_string(embedding.size()) + ")");
+              ") is larger than the model's embedding size (" + std::to_string(embedding.size()) +
+              ")");
     }
     embedding.resize(*options.dimensions);
   }
@@ -254,11 +266,13 @@ std::vector<float> shape_embedding(std::vector<float> embedding, const EmbedOpti
 }
 
 std::vector<float> floats_of(const json& vector) {
-  if (!vector.is_array()) throw InferenceError(ErrorKind::kGeneration, "the model returned no vector");
+  if (!vector.is_array())
+    throw InferenceError(ErrorKind::kGeneration, "the model returned no vector");
   std::vector<float> out;
   out.reserve(vector.size());
   for (const json& x : vector) {
-    if (!x.is_number()) throw InferenceError(ErrorKind::kGeneration, "the model returned a non-numeric vector");
+    if (!x.is_number())
+      throw InferenceError(ErrorKind::kGeneration, "the model returned a non-numeric vector");
     out.push_back(x.get<float>());
   }
   return out;
@@ -279,13 +293,15 @@ std::string base64_floats(const std::vector<float>& values) {
   bytes.reserve(values.size() * 4);
   for (float f : values) {
     const auto u = std::bit_cast<uint32_t>(f);
-    for (int shift = 0; shift < 32; shift += 8) bytes.push_back(static_cast<char>((u >> shift) & 0xFF));
+    for (int shift = 0; shift < 32; shift += 8)
+      bytes.push_back(static_cast<char>((u >> shift) & 0xFF));
   }
   std::string out;
   out.reserve((bytes.size() + 2) / 3 * 4);
   size_t i = 0;
   for (; i + 3 <= bytes.size(); i += 3) {
-    const uint32_t n = (static_cast<uint8_t>(bytes[i]) << 16) | (static_cast<uint8_t>(bytes[i + 1]) << 8) |
+    const uint32_t n = (static_cast<uint8_t>(bytes[i]) << 16) |
+                       (static_cast<uint8_t>(bytes[i + 1]) << 8) |
                        static_cast<uint8_t>(bytes[i + 2]);
     out += kAlphabet[(n >> 18) & 63];
     out += kAlphabet[(n >> 12) & 63];
@@ -320,9 +336,10 @@ std::string prompt_prefix(const json& st_config, const std::string& prompt_name)
   if (default_name.is_string()) {
     const std::string& d = default_name.get_ref<const std::string&>();
     if (d == prompt_name) return "";  // the pipeline puts the default prompt in already
-    if (prompts->contains(d) && (*prompts)[d].is_string() && !(*prompts)[d].get_ref<const std::string&>().empty()) {
-      invalid("this model puts its default prompt \"" + d + "\" in front of every text; `prompt_name` \"" +
-              prompt_name + "\" cannot replace it");
+    if (prompts->contains(d) && (*prompts)[d].is_string() &&
+        !(*prompts)[d].get_ref<const std::string&>().empty()) {
+      invalid("this model puts its default prompt \"" + d +
+              "\" in front of every text; `prompt_name` \"" + prompt_name + "\" cannot replace it");
     }
   }
   return (*prompts)[prompt_name].get<std::string>();
@@ -330,12 +347,15 @@ std::string prompt_prefix(const json& st_config, const std::string& prompt_name)
 
 json zero_shot_list(const json& pipeline_output) {
   if (!pipeline_output.is_object() || !pipeline_output.contains("labels") ||
-      !pipeline_output.contains("scores") || pipeline_output["labels"].size() != pipeline_output["scores"].size()) {
-    throw InferenceError(ErrorKind::kGeneration, "zero-shot-classification returned an unexpected result");
+      !pipeline_output.contains("scores") ||
+      pipeline_output["labels"].size() != pipeline_output["scores"].size()) {
+    throw InferenceError(ErrorKind::kGeneration,
+                         "zero-shot-classification returned an unexpected result");
   }
   json out = json::array();
   for (size_t i = 0; i < pipeline_output["labels"].size(); ++i) {
-    out.push_back({{"label", pipeline_output["labels"][i]}, {"score", pipeline_output["scores"][i]}});
+    out.push_back(
+        {{"label", pipeline_output["labels"][i]}, {"score", pipeline_output["scores"][i]}});
   }
   return out;
 }
@@ -347,14 +367,16 @@ json rerank_list(const json& scores, const std::vector<std::string>& texts, bool
   std::vector<std::pair<size_t, float>> ranks;
   for (size_t i = 0; i < scores.size(); ++i) {
     if (!scores[i].is_number()) {
-      throw InferenceError(ErrorKind::kUnsupported,
-                           "model is not a re-ranker model: it gives " + std::to_string(scores[i].size()) +
-                               " scores per text instead of one");
+      throw InferenceError(ErrorKind::kUnsupported, "model is not a re-ranker model: it gives " +
+                                                        std::to_string(scores[i].size()) +
+                                                        " scores per text instead of one");
     }
-    if (std::isnan(scores[i].get<float>())) throw InferenceError(ErrorKind::kGeneration, "score is NaN");
+    if (std::isnan(scores[i].get<float>()))
+      throw InferenceError(ErrorKind::kGeneration, "score is NaN");
     ranks.emplace_back(i, scores[i].get<float>());
   }
-  std::stable_sort(ranks.begin(), ranks.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  std::stable_sort(ranks.begin(), ranks.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
   json out = json::array();
   for (const auto& [index, score] : ranks) {
     json r = {{"index", index}, {"score", score}};
@@ -378,7 +400,8 @@ bool is_language_model(const ModelInfo& info) {
 
 bool is_embedding_model(const ModelInfo& info) {
   const std::string& t = info.pipeline_tag;
-  return t == "feature-extraction" || t == "sentence-similarity" || info.library_name == "sentence-transformers";
+  return t == "feature-extraction" || t == "sentence-similarity" ||
+         info.library_name == "sentence-transformers";
 }
 
 }  // namespace mlhub::inference::enc

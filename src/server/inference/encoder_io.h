@@ -67,10 +67,10 @@ const json* optional_member(const json& body, const char* key, const char* expec
 struct EmbedOptions {
   bool normalize = true;
   std::optional<bool> truncate;
-  bool truncate_left = false;           // truncation_direction "left"/"Left"
-  std::optional<size_t> dimensions;     // keep the first N values (Matryoshka)
+  bool truncate_left = false;        // truncation_direction "left"/"Left"
+  std::optional<size_t> dimensions;  // keep the first N values (Matryoshka)
   std::optional<std::string> prompt_name;
-  bool base64 = false;                  // encoding_format "base64"
+  bool base64 = false;  // encoding_format "base64"
 };
 // Reads the options from `body` (and, for the task API, from its "parameters" object too:
 // clients put them at the root, older ones under parameters). `normalize_default` is TEI's

@@ -143,7 +143,13 @@ bool EncoderQueue::Impl::run_together(const std::vector<Request*>& batch,
     return false;
   }
   const Clock::time_point end = Clock::now();
-  if (options.on_batch) options.on_batch(inputs.size(), ms_between(start, end) / 1000.0);
+  if (options.on_batch) {
+    try {
+      options.on_batch(inputs.size(), ms_between(start, end) / 1000.0);
+    } catch (const std::exception& e) {  // metrics must not fail requests or kill the worker
+      log(LogLevel::kError, std::string("inference: on_batch: ") + e.what());
+    }
+  }
   size_t at = 0;
   for (Request* r : batch) {
     const size_t n = r->inputs.size();

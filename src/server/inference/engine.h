@@ -263,9 +263,12 @@ class ModelManager {
     std::string repo_id, commit, task;
     uint64_t bytes = 0;
     bool in_use = false;
+    size_t queued = 0;   // requests waiting for a batch / a generation slot
+    size_t running = 0;  // sequences in the running generation batch
   };
   std::vector<Loaded> loaded() const;
   uint64_t used_bytes() const;
+  const ManagerOptions& options() const;  // as configured (what /info reports)
 
  private:
   struct Impl;

@@ -101,6 +101,7 @@ struct GenerationEngine::Impl {
   explicit Impl(const LanguageModel& model) : lm(&model), generator(model.model(), &model.tokenizer()) {}
 
   void loop();
+  void run_step();  // admit, one Generator::step, hand out its events
   bool admit();  // returns whether a request joined
   void retire_cancelled();
   void handle(const generation::Generator::Event& e);
@@ -263,6 +264,30 @@ void GenerationEngine::Impl::fail_running(const std::string& message) {
   running.clear();
 }
 
+void GenerationEngine::Impl::run_step() {
+  retire_cancelled();
+  const bool prefill = admit();
+  if (running.empty()) return;
+  const size_t size = running.size();
+  const Clock::time_point start = Clock::now();
+  auto events = generator.step();
+  const double seconds = ms_between(start, Clock::now()) / 1000.0;
+  // Reported before the step's events are handed out, so a request that finished in this step
+  // is already counted in the metrics when its caller sees it finish.
+  if (options.on_batch) {
+    try {
+      options.on_batch(prefill ? "prefill" : "decode", size, seconds);
+    } catch (const std::exception& e) {  // metrics must not fail the requests
+      log(LogLevel::kError, std::string("inference: on_batch: ") + e.what());
+    }
+  }
+  if (!events.ok()) {
+    fail_running("Request failed during generation: " + events.status().message());
+  } else {
+    for (const auto& e : *events) handle(e);
+  }
+}
+
 void GenerationEngine::Impl::loop() {
   while (true) {
     {
@@ -270,18 +295,12 @@ void GenerationEngine::Impl::loop() {
       cv.wait(lock, [&] { return stopping || !waiting.empty() || !running.empty(); });
       if (stopping) break;
     }
-    retire_cancelled();
-    const bool prefill = admit();
-    if (running.empty()) continue;
-    const size_t size = running.size();
-    const Clock::time_point start = Clock::now();
-    auto events = generator.step();
-    const double seconds = ms_between(start, Clock::now()) / 1000.0;
-    if (options.on_batch) options.on_batch(prefill ? "prefill" : "decode", size, seconds);
-    if (!events.ok()) {
-      fail_running("Request failed during generation: " + events.status().message());
-    } else {
-      for (const auto& e : *events) handle(e);
+    try {
+      run_step();
+    } catch (const std::exception& e) {
+      // Nothing may escape the engine's thread: whatever broke fails the running requests.
+      log(LogLevel::kError, std::string("inference: generation engine: ") + e.what());
+      fail_running(std::string("Request failed during generation: ") + e.what());
     }
   }
   // Shutting down: everything still queued or running ends as cancelled.

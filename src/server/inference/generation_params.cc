@@ -19,7 +19,7 @@ std::string format_number(double v) {
   return s;
 }
 
-// ---- reading JSON members (a null member counts as absent) ------------------------------------
+// ---- reading JSON members (a null member counts as absent) --------------------------------------
 
 // Who reports a bad member: TGI's "Input validation error: ..." or OpenAI's "Invalid '...'".
 enum class Dialect { kTgi, kOpenAi };
@@ -53,14 +53,16 @@ std::optional<int64_t> opt_int(Dialect d, const json& obj, std::string_view key)
   const json* v = member(obj, key);
   if (!v) return std::nullopt;
   if (v->is_number_unsigned()) {
-    if (v->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) invalid(d, quoted(d, key) + " is too large");
+    if (v->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))
+      invalid(d, quoted(d, key) + " is too large");
     return static_cast<int64_t>(v->get<uint64_t>());
   }
   if (v->is_number_integer()) return v->get<int64_t>();
   // 20.0 is an integer to Python and JavaScript clients.
   if (v->is_number_float()) {
     const double x = v->get<double>();
-    if (std::isfinite(x) && x == std::floor(x) && std::fabs(x) < 9e15) return static_cast<int64_t>(x);
+    if (std::isfinite(x) && x == std::floor(x) && std::fabs(x) < 9e15)
+      return static_cast<int64_t>(x);
   }
   invalid(d, quoted(d, key) + " must be an integer");
 }
@@ -78,7 +80,8 @@ std::optional<uint64_t> opt_seed(Dialect d, const json& obj) {
   if (v->is_number_unsigned()) return v->get<uint64_t>();
   if (v->is_number_integer()) {
     // OpenAI takes any integer: a negative seed is still a seed (its two's complement).
-    if (d == Dialect::kTgi && v->get<int64_t>() < 0) invalid(d, "`seed` must be a non-negative integer");
+    if (d == Dialect::kTgi && v->get<int64_t>() < 0)
+      invalid(d, "`seed` must be a non-negative integer");
     return static_cast<uint64_t>(v->get<int64_t>());
   }
   invalid(d, quoted(d, "seed") + " must be an integer");
@@ -101,8 +104,8 @@ std::vector<std::string> opt_stop(Dialect d, const json& obj, std::string_view k
   }
   if (out.size() > kMaxStopSequences) {
     if (d == Dialect::kTgi) {
-      invalid(d, "`stop` supports up to " + std::to_string(kMaxStopSequences) + " stop sequences. Given: " +
-                     std::to_string(out.size()));
+      invalid(d, "`stop` supports up to " + std::to_string(kMaxStopSequences) +
+                     " stop sequences. Given: " + std::to_string(out.size()));
     }
     invalid(d, "Invalid 'stop': array too long. Expected an array with maximum length " +
                    std::to_string(kMaxStopSequences) + ", but got an array with length " +
@@ -112,15 +115,20 @@ std::vector<std::string> opt_stop(Dialect d, const json& obj, std::string_view k
 }
 
 // OpenAI's range check and message.
-double in_range(const std::optional<double>& v, std::string_view key, double lo, double hi, double fallback) {
+double in_range(const std::optional<double>& v, std::string_view key, double lo, double hi,
+                double fallback) {
   if (!v) return fallback;
   if (*v < lo) {
-    invalid(Dialect::kOpenAi, "Invalid '" + std::string(key) + "': decimal below minimum value. Expected a value >= " +
-                                  format_number(lo) + ", but got " + format_number(*v) + " instead.");
+    invalid(Dialect::kOpenAi,
+            "Invalid '" + std::string(key) +
+                "': decimal below minimum value. Expected a value >= " + format_number(lo) +
+                ", but got " + format_number(*v) + " instead.");
   }
   if (*v > hi) {
-    invalid(Dialect::kOpenAi, "Invalid '" + std::string(key) + "': decimal above maximum value. Expected a value <= " +
-                                  format_number(hi) + ", but got " + format_number(*v) + " instead.");
+    invalid(Dialect::kOpenAi,
+            "Invalid '" + std::string(key) +
+                "': decimal above maximum value. Expected a value <= " + format_number(hi) +
+                ", but got " + format_number(*v) + " instead.");
   }
   return *v;
 }
@@ -136,19 +144,24 @@ GenParams openai_common(const json& body, int64_t default_max_tokens) {
   std::optional<int64_t> max_tokens = opt_int(d, body, "max_tokens");
   if (!max_tokens) max_tokens = opt_int(d, body, "max_completion_tokens");
   if (max_tokens && *max_tokens < 1) {
-    invalid(d, "Invalid 'max_tokens': integer below minimum value. Expected a value >= 1, but got " +
-                   std::to_string(*max_tokens) + " instead.");
+    invalid(d,
+            "Invalid 'max_tokens': integer below minimum value. Expected a value >= 1, but got " +
+                std::to_string(*max_tokens) + " instead.");
   }
   p.max_new_tokens = max_tokens.value_or(default_max_tokens);
   const std::optional<double> temperature = opt_number(d, body, "temperature");
   p.temperature = in_range(temperature, "temperature", 0.0, 2.0, 1.0);
   p.top_p = in_range(opt_number(d, body, "top_p"), "top_p", 0.0, 1.0, 1.0);
-  p.frequency_penalty = in_range(opt_number(d, body, "frequency_penalty"), "frequency_penalty", -2.0, 2.0, 0.0);
-  p.presence_penalty = in_range(opt_number(d, body, "presence_penalty"), "presence_penalty", -2.0, 2.0, 0.0);
+  p.frequency_penalty =
+      in_range(opt_number(d, body, "frequency_penalty"), "frequency_penalty", -2.0, 2.0, 0.0);
+  p.presence_penalty =
+      in_range(opt_number(d, body, "presence_penalty"), "presence_penalty", -2.0, 2.0, 0.0);
   // Extensions TGI's and vLLM's OpenAI routes take (the text-generation client sends
   // repetition_penalty; @huggingface/inference forwards TGI parameters such as top_k, do_sample).
   if (auto rp = opt_number(d, body, "repetition_penalty")) {
-    if (*rp <= 0) invalid(d, "Invalid 'repetition_penalty': must be strictly positive, but got " + format_number(*rp));
+    if (*rp <= 0)
+      invalid(d, "Invalid 'repetition_penalty': must be strictly positive, but got " +
+                     format_number(*rp));
     p.repetition_penalty = *rp;
   }
   if (auto k = opt_int(d, body, "top_k")) {
@@ -163,7 +176,8 @@ GenParams openai_common(const json& body, int64_t default_max_tokens) {
   p.seed = opt_seed(d, body);
   p.stop = opt_stop(d, body, "stop");
   if (auto n = opt_int(d, body, "n"); n && *n != 1) {
-    unsupported("Invalid 'n': only n = 1 is supported (one choice per request), but got " + std::to_string(*n));
+    unsupported("Invalid 'n': only n = 1 is supported (one choice per request), but got " +
+                std::to_string(*n));
   }
   const json* bias = member(body, "logit_bias");
   if (bias && !bias->empty()) unsupported("'logit_bias' is not supported");
@@ -193,12 +207,14 @@ std::string message_text(const json& content, size_t index) {
   for (const json& part : content) {
     const json* type = member(part, "type");
     if (!type || !type->is_string()) {
-      invalid(Dialect::kOpenAi, "Invalid 'messages[" + std::to_string(index) + "].content': each part needs a 'type'");
+      invalid(Dialect::kOpenAi, "Invalid 'messages[" + std::to_string(index) +
+                                    "].content': each part needs a 'type'");
     }
     if (*type == "text") {
       const json* t = member(part, "text");
       if (!t || !t->is_string()) {
-        invalid(Dialect::kOpenAi, "Invalid 'messages[" + std::to_string(index) + "].content': a text part needs 'text'");
+        invalid(Dialect::kOpenAi, "Invalid 'messages[" + std::to_string(index) +
+                                      "].content': a text part needs 'text'");
       }
       text += t->get<std::string>();
     } else {
@@ -220,7 +236,8 @@ TgiRequest parse_tgi_parameters(const json& params, bool stream) {
   GenParams& p = r.gen;
   const bool do_sample = opt_bool(d, params, "do_sample").value_or(false);
   if (auto best_of = opt_int(d, params, "best_of")) {
-    if (*best_of <= 0) invalid(d, "`best_of` must be > 0 and <= 1. Given: " + std::to_string(*best_of));
+    if (*best_of <= 0)
+      invalid(d, "`best_of` must be > 0 and <= 1. Given: " + std::to_string(*best_of));
     if (*best_of > 1) {
       invalid(d, stream ? "`best_of` != 1 is not supported when streaming tokens"
                         : "`best_of` != 1 is not allowed for this endpoint");
@@ -265,7 +282,8 @@ TgiRequest parse_tgi_parameters(const json& params, bool stream) {
     invalid(d, "`num_return_sequences` != 1 is not supported");
   }
   if (member(params, "grammar")) invalid(d, "grammar is not supported");
-  if (const json* adapter = member(params, "adapter_id"); adapter && !(adapter->is_string() && adapter->empty())) {
+  if (const json* adapter = member(params, "adapter_id");
+      adapter && !(adapter->is_string() && adapter->empty())) {
     invalid(d, "`adapter_id` is not supported: this server has no LoRA adapters");
   }
   p.truncate = opt_int(d, params, "truncate");
@@ -277,22 +295,28 @@ TgiRequest parse_tgi_parameters(const json& params, bool stream) {
   r.return_full_text = opt_bool(d, params, "return_full_text");
   opt_bool(d, params, "watermark");  // checked, then ignored: no watermarking here
   // TGI's server samples when asked to or when any warper would change the distribution.
-  p.do_sample = do_sample || p.temperature != 1.0 || p.top_k != 0 || p.top_p < 1.0 || p.typical_p < 1.0;
+  p.do_sample =
+      do_sample || p.temperature != 1.0 || p.top_k != 0 || p.top_p < 1.0 || p.typical_p < 1.0;
   return r;
 }
 
 std::string tgi_finish_reason(generation::FinishReason reason) {
   switch (reason) {
-    case generation::FinishReason::kEos: return "eos_token";
-    case generation::FinishReason::kStopString: return "stop_sequence";
+    case generation::FinishReason::kEos:
+      return "eos_token";
+    case generation::FinishReason::kStopString:
+      return "stop_sequence";
     case generation::FinishReason::kLength:
     case generation::FinishReason::kNone:
-    case generation::FinishReason::kCancelled: break;
+    case generation::FinishReason::kCancelled:
+      break;
   }
   return "length";
 }
 
-std::string tgi_token_text(const TokenEvent& event) { return event.special ? event.token_text : event.text; }
+std::string tgi_token_text(const TokenEvent& event) {
+  return event.special ? event.token_text : event.text;
+}
 
 json tgi_token(const TokenEvent& event, const std::optional<std::string>& text) {
   return json{{"id", event.id},
@@ -301,8 +325,8 @@ json tgi_token(const TokenEvent& event, const std::optional<std::string>& text) 
               {"special", event.special}};
 }
 
-json tgi_details(const GenerationOutcome& outcome, bool sampled, const std::vector<TokenEvent>& events,
-                 const json& prefill) {
+json tgi_details(const GenerationOutcome& outcome, bool sampled,
+                 const std::vector<TokenEvent>& events, const json& prefill) {
   json tokens = json::array();
   for (const TokenEvent& e : events) tokens.push_back(tgi_token(e));
   return json{{"finish_reason", tgi_finish_reason(outcome.finish_reason)},
@@ -318,7 +342,9 @@ json tgi_prefill(std::span<const int64_t> prompt, const std::vector<std::string>
   for (size_t i = 0; i < prompt.size(); ++i) {
     json lp = nullptr;
     if (i > 0 && i - 1 < logprobs.size()) lp = logprobs[i - 1];
-    out.push_back(json{{"id", prompt[i]}, {"text", i < token_texts.size() ? token_texts[i] : ""}, {"logprob", lp}});
+    out.push_back(json{{"id", prompt[i]},
+                       {"text", i < token_texts.size() ? token_texts[i] : ""},
+                       {"logprob", lp}});
   }
   return out;
 }
@@ -340,15 +366,17 @@ ChatRequest parse_chat_request(const json& body) {
     const json& m = (*messages)[i];
     const json* role = member(m, "role");
     if (!role || !role->is_string()) {
-      invalid(d, "Invalid 'messages[" + std::to_string(i) + "]': each message needs a string 'role'");
+      invalid(d,
+              "Invalid 'messages[" + std::to_string(i) + "]': each message needs a string 'role'");
     }
     // role first, then content, then the rest: the order templates see with tojson.
     nlohmann::ordered_json out = nlohmann::ordered_json::object();
     out["role"] = role->get<std::string>();
     const json content = m.contains("content") ? m["content"] : json(nullptr);
     const std::string text = message_text(content, i);
-    r.input_characters += static_cast<int64_t>(std::count_if(
-        text.begin(), text.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+    r.input_characters += static_cast<int64_t>(std::count_if(text.begin(), text.end(), [](char c) {
+      return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+    }));
     out["content"] = text;
     for (const auto& [k, v] : m.items()) {
       if (k != "role" && k != "content" && !v.is_null()) out[k] = v;
@@ -359,20 +387,25 @@ ChatRequest parse_chat_request(const json& body) {
   check_openai_stream(body, &r.stream, &r.include_usage);
   r.logprobs = opt_bool(d, body, "logprobs").value_or(false);
   if (auto top = opt_int(d, body, "top_logprobs"); top && *top != 0) {
-    unsupported("'top_logprobs' is not supported: only the chosen tokens' log-probabilities (logprobs: true)");
+    unsupported(
+        "'top_logprobs' is not supported: only the chosen tokens' log-probabilities (logprobs: "
+        "true)");
   }
   if (const json* rf = member(body, "response_format")) {
     const json* type = member(*rf, "type");
     if (!(type && *type == "text")) {
-      unsupported("'response_format' is not supported: constrained (JSON) generation is not implemented");
+      unsupported(
+          "'response_format' is not supported: constrained (JSON) generation is not implemented");
     }
   }
   const json* tools = member(body, "tools");
   const json* choice = member(body, "tool_choice");
   const bool tools_off = choice && choice->is_string() && *choice == "none";
   if (tools && !(tools->is_array() && tools->empty()) && !tools_off) {
-    unsupported("'tools' is not supported: this server does not parse tool calls (send tool_choice \"none\" "
-                "or no tools)");
+    unsupported(
+        "'tools' is not supported: this server does not parse tool calls (send tool_choice "
+        "\"none\" "
+        "or no tools)");
   }
   return r;
 }
@@ -384,47 +417,57 @@ CompletionRequest parse_completion_request(const json& body) {
   if (!prompt) invalid(d, "'prompt' is required: a string or a list of strings");
   if (prompt->is_string()) {
     r.prompts.push_back(prompt->get<std::string>());
-  } else if (prompt->is_array() && !prompt->empty() && std::all_of(prompt->begin(), prompt->end(), [](const json& p) {
-               return p.is_string();
-             })) {
+  } else if (prompt->is_array() && !prompt->empty() &&
+             std::all_of(prompt->begin(), prompt->end(),
+                         [](const json& p) { return p.is_string(); })) {
     for (const json& p : *prompt) r.prompts.push_back(p.get<std::string>());
   } else if (prompt->is_array() && !prompt->empty()) {
-    unsupported("Invalid 'prompt': token id prompts are not supported; send a string or a list of strings");
+    unsupported(
+        "Invalid 'prompt': token id prompts are not supported; send a string or a list of strings");
   } else {
     invalid(d, "Invalid 'prompt': expected a string or a non-empty list of strings");
   }
   if (r.prompts.size() > kMaxClientBatchSize) {
-    invalid(d, "Invalid 'prompt': at most " + std::to_string(kMaxClientBatchSize) + " prompts per request, got " +
-                   std::to_string(r.prompts.size()));
+    invalid(d, "Invalid 'prompt': at most " + std::to_string(kMaxClientBatchSize) +
+                   " prompts per request, got " + std::to_string(r.prompts.size()));
   }
   r.gen = openai_common(body, kDefaultCompletionTokens);
   check_openai_stream(body, &r.stream, &r.include_usage);
   r.echo = opt_bool(d, body, "echo").value_or(false);
-  if (const json* suffix = member(body, "suffix"); suffix && !(suffix->is_string() && suffix->empty())) {
+  if (const json* suffix = member(body, "suffix");
+      suffix && !(suffix->is_string() && suffix->empty())) {
     unsupported("'suffix' is not supported: this model does not fill in the middle");
   }
   if (auto best_of = opt_int(d, body, "best_of"); best_of && *best_of != 1) {
-    unsupported("Invalid 'best_of': only best_of = 1 is supported, but got " + std::to_string(*best_of));
+    unsupported("Invalid 'best_of': only best_of = 1 is supported, but got " +
+                std::to_string(*best_of));
   }
   if (member(body, "logprobs")) {
-    unsupported("'logprobs' is not supported on /v1/completions (use /v1/chat/completions with logprobs: true)");
+    unsupported(
+        "'logprobs' is not supported on /v1/completions (use /v1/chat/completions with logprobs: "
+        "true)");
   }
   return r;
 }
 
 std::string openai_finish_reason(generation::FinishReason reason) {
-  return reason == generation::FinishReason::kEos || reason == generation::FinishReason::kStopString ? "stop"
-                                                                                                     : "length";
+  return reason == generation::FinishReason::kEos || reason == generation::FinishReason::kStopString
+             ? "stop"
+             : "length";
 }
 
 json openai_logprob(const TokenEvent& event) {
   json bytes = json::array();
   for (unsigned char c : event.token_text) bytes.push_back(static_cast<int>(c));
-  return json{{"token", event.token_text}, {"logprob", event.logprob}, {"bytes", bytes}, {"top_logprobs", json::array()}};
+  return json{{"token", event.token_text},
+              {"logprob", event.logprob},
+              {"bytes", bytes},
+              {"top_logprobs", json::array()}};
 }
 
 std::string random_id(std::string_view prefix) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
   thread_local std::mt19937_64 rng{std::random_device{}()};
   std::uniform_int_distribution<size_t> pick(0, sizeof(kAlphabet) - 2);
   std::string id(prefix);
@@ -471,14 +514,15 @@ std::string StopTrimmer::finish() {
   return out;
 }
 
-// ---- Engine requests ------------------------------------------------------------------------------
+// ---- Engine requests ----------------------------------------------------------------------------
 
-void fit_prompt(std::vector<int64_t>& prompt, const std::optional<int64_t>& truncate, int64_t max_input_tokens) {
+void fit_prompt(std::vector<int64_t>& prompt, const std::optional<int64_t>& truncate,
+                int64_t max_input_tokens) {
   constexpr Dialect d = Dialect::kTgi;
   if (truncate) {
     if (*truncate <= 0 || *truncate > max_input_tokens) {
-      invalid(d, "`truncate` must be strictly positive and less than " + std::to_string(max_input_tokens) +
-                     ". Given: " + std::to_string(*truncate));
+      invalid(d, "`truncate` must be strictly positive and less than " +
+                     std::to_string(max_input_tokens) + ". Given: " + std::to_string(*truncate));
     }
     if (static_cast<int64_t>(prompt.size()) > *truncate) {
       prompt.erase(prompt.begin(), prompt.end() - *truncate);
@@ -486,12 +530,13 @@ void fit_prompt(std::vector<int64_t>& prompt, const std::optional<int64_t>& trun
   }
   if (prompt.empty()) invalid(d, "`inputs` cannot be empty");
   if (static_cast<int64_t>(prompt.size()) > max_input_tokens) {
-    invalid(d, "`inputs` must have less than " + std::to_string(max_input_tokens) + " tokens. Given: " +
-                   std::to_string(prompt.size()));
+    invalid(d, "`inputs` must have less than " + std::to_string(max_input_tokens) +
+                   " tokens. Given: " + std::to_string(prompt.size()));
   }
 }
 
-generation::GenerationConfig make_config(const GenParams& p, const generation::GenerationConfig& model,
+generation::GenerationConfig make_config(const GenParams& p,
+                                         const generation::GenerationConfig& model,
                                          int64_t prompt_length, int64_t max_total_tokens,
                                          int64_t default_new_tokens) {
   generation::GenerationConfig c = model;

@@ -35,10 +35,10 @@ namespace mlhub::inference::gen {
 
 using nlohmann::json;
 
-constexpr size_t kMaxStopSequences = 4;            // TGI's --max-stop-sequences default; OpenAI's limit
-constexpr int64_t kDefaultMaxNewTokens = 1024;     // TGI 3's DEFAULT_GENERATION_LENGTH
-constexpr int64_t kDefaultCompletionTokens = 16;   // OpenAI's /v1/completions max_tokens default
-constexpr size_t kMaxClientBatchSize = 16;         // inputs per task API call, prompts per completion
+constexpr size_t kMaxStopSequences = 4;  // TGI's --max-stop-sequences default; OpenAI's limit
+constexpr int64_t kDefaultMaxNewTokens = 1024;    // TGI 3's DEFAULT_GENERATION_LENGTH
+constexpr int64_t kDefaultCompletionTokens = 16;  // OpenAI's /v1/completions max_tokens default
+constexpr size_t kMaxClientBatchSize = 16;  // inputs per task API call, prompts per completion
 constexpr size_t kMaxChatMessages = 1024;
 // What /info reports as `version` and the OpenAI routes as `system_fingerprint`. mlhub has no
 // release number yet; change both with the first release.
@@ -61,7 +61,7 @@ struct GenParams {
   std::optional<int64_t> truncate;  // keep only the prompt's last N tokens
 };
 
-// ---- TGI ---------------------------------------------------------------------------------------
+// ---- TGI ----------------------------------------------------------------------------------------
 
 // TGI's GenerateParameters, also what the task API's text-generation takes.
 struct TgiRequest {
@@ -89,22 +89,23 @@ std::string tgi_token_text(const TokenEvent& event);
 json tgi_token(const TokenEvent& event, const std::optional<std::string>& text = std::nullopt);
 // TGI's Details of a finished request: finish_reason, generated_tokens, seed (null when greedy),
 // prefill (empty unless prefill is given), tokens.
-json tgi_details(const GenerationOutcome& outcome, bool sampled, const std::vector<TokenEvent>& events,
-                 const json& prefill);
+json tgi_details(const GenerationOutcome& outcome, bool sampled,
+                 const std::vector<TokenEvent>& events, const json& prefill);
 // TGI's prefill list: one {"id", "text", "logprob"} per prompt token; logprob null for the first
 // (nothing predicts it). token_texts[i] is prompt[i] decoded alone; logprobs[i] the log-probability
 // the model gave prompt[i + 1].
 json tgi_prefill(std::span<const int64_t> prompt, const std::vector<std::string>& token_texts,
                  const std::vector<float>& logprobs);
 
-// ---- OpenAI ------------------------------------------------------------------------------------
+// ---- OpenAI -------------------------------------------------------------------------------------
 
 struct ChatRequest {
-  nlohmann::ordered_json messages;  // [{role, content: string, ...}], as the chat template reads them
+  nlohmann::ordered_json
+      messages;  // [{role, content: string, ...}], as the chat template reads them
   GenParams gen;
   bool stream = false;
-  bool include_usage = false;  // stream_options.include_usage
-  bool logprobs = false;       // the chosen tokens' log-probabilities
+  bool include_usage = false;    // stream_options.include_usage
+  bool logprobs = false;         // the chosen tokens' log-probabilities
   int64_t input_characters = 0;  // the characters of the messages' text
 };
 // POST /v1/chat/completions. Throws InferenceError kValidation (a bad field) or kUnsupported
@@ -150,7 +151,7 @@ class StopTrimmer {
   bool stopped_ = false;
 };
 
-// ---- Engine requests ---------------------------------------------------------------------------
+// ---- Engine requests ----------------------------------------------------------------------------
 
 // Applies `truncate` (keeps the prompt's last tokens, TGI's rule) and checks the length against
 // the engine's limit. Throws kValidation with TGI's messages: "`truncate` must be strictly
@@ -163,7 +164,8 @@ void fit_prompt(std::vector<int64_t>& prompt, const std::optional<int64_t>& trun
 // and length field replaced from `p`; max_new_tokens is p.max_new_tokens, else
 // `default_new_tokens`, and is capped so that prompt + new tokens fit `max_total_tokens` (the
 // model's context), as the engine would cap it.
-generation::GenerationConfig make_config(const GenParams& p, const generation::GenerationConfig& model,
+generation::GenerationConfig make_config(const GenParams& p,
+                                         const generation::GenerationConfig& model,
                                          int64_t prompt_length, int64_t max_total_tokens,
                                          int64_t default_new_tokens);
 

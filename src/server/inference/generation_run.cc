@@ -12,7 +12,8 @@ GenerationEngine& language_engine(Call& call) {
   ServedModel& served = call.acquire("text-generation");
   if (!served.generator()) {
     throw InferenceError(ErrorKind::kUnsupported,
-                         "Model " + call.info.repo_id + " is not a language model: text generation is not available");
+                         "Model " + call.info.repo_id +
+                             " is not a language model: text generation is not available");
   }
   return *served.generator();
 }
@@ -25,18 +26,23 @@ Prepared fit(const GenerationEngine& engine, std::vector<int64_t> ids, const Gen
   p.prompt = std::move(ids);
   fit_prompt(p.prompt, params.truncate, engine.max_input_tokens());
   const LanguageModel& lm = engine.model();
-  p.config = make_config(params, lm.generation_config(), static_cast<int64_t>(p.prompt.size()), lm.max_positions(),
-                         default_new_tokens);
+  p.config = make_config(params, lm.generation_config(), static_cast<int64_t>(p.prompt.size()),
+                         lm.max_positions(), default_new_tokens);
   return p;
 }
 
 }  // namespace
 
-Prepared prepare_text(const GenerationEngine& engine, const std::string& text, const GenParams& params,
-                      int64_t default_new_tokens, bool add_special_tokens) {
-  if (text.empty()) throw InferenceError(ErrorKind::kValidation, "Input validation error: `inputs` cannot be empty");
+Prepared prepare_text(const GenerationEngine& engine, const std::string& text,
+                      const GenParams& params, int64_t default_new_tokens,
+                      bool add_special_tokens) {
+  if (text.empty())
+    throw InferenceError(ErrorKind::kValidation,
+                         "Input validation error: `inputs` cannot be empty");
   auto ids = engine.model().encode(text, add_special_tokens);
-  if (!ids.ok()) throw InferenceError(ErrorKind::kValidation, "Input validation error: " + ids.status().message());
+  if (!ids.ok())
+    throw InferenceError(ErrorKind::kValidation,
+                         "Input validation error: " + ids.status().message());
   return fit(engine, std::move(*ids), params, default_new_tokens);
 }
 
@@ -44,12 +50,14 @@ Prepared prepare_chat(const GenerationEngine& engine, const nlohmann::ordered_js
                       const GenParams& params, int64_t default_new_tokens) {
   const LanguageModel& lm = engine.model();
   if (!lm.has_chat_template()) {
-    throw InferenceError(ErrorKind::kValidation,
-                         "This model has no chat template: use /v1/completions or /generate with a plain prompt");
+    throw InferenceError(
+        ErrorKind::kValidation,
+        "This model has no chat template: use /v1/completions or /generate with a plain prompt");
   }
   // The template sees the messages as a Python dict would (insertion order kept).
   auto ids = lm.chat_prompt(nlohmann::json(messages));
-  if (!ids.ok()) throw InferenceError(ErrorKind::kValidation, "Template error: " + ids.status().message());
+  if (!ids.ok())
+    throw InferenceError(ErrorKind::kValidation, "Template error: " + ids.status().message());
   return fit(engine, std::move(*ids), params, default_new_tokens);
 }
 
@@ -75,6 +83,8 @@ bool wait_all(std::span<Running> runs, const std::function<bool()>& gone,
       while (auto e = r.handle.next(std::chrono::milliseconds(0))) {
         any_event = true;
         if (!take(i, std::move(*e))) return cancel_all();
+        // Asked per event too: an engine faster than the consumer never leaves this loop idle.
+        if (gone && gone()) return cancel_all();
       }
       if (r.handle.finished()) {
         // Events that arrived between next() and finished() are still queued.
@@ -96,10 +106,20 @@ bool wait_all(std::span<Running> runs, const std::function<bool()>& gone,
   }
 }
 
-GenerationOutcome outcome_of(const GenerationHandle& handle) { return handle.outcome(); }
+void record_client_left(Call& call, std::span<const Running> runs) {
+  call.status = kClientClosedStatus;
+  int64_t tokens = 0;
+  for (const Running& r : runs) tokens += static_cast<int64_t>(r.events.size());
+  call.usage.output_tokens = tokens;
+}
+
+GenerationOutcome outcome_of(const GenerationHandle& handle) {
+  return handle.outcome();
+}
 
 std::string flushed_tail(const GenerationOutcome& outcome, const std::string& streamed) {
-  if (outcome.text.size() > streamed.size() && outcome.text.compare(0, streamed.size(), streamed) == 0) {
+  if (outcome.text.size() > streamed.size() &&
+      outcome.text.compare(0, streamed.size(), streamed) == 0) {
     return outcome.text.substr(streamed.size());
   }
   return "";
@@ -122,18 +142,22 @@ std::vector<float> prompt_logprobs(const LanguageModel& model, std::span<const i
       seq.tokens = prompt.subspan(start, end - start);
       seq.cache = &cache;
       seq.all_logits = true;
-      const Tensor logits = m.forward(std::span<const models::DecoderSequence>(&seq, 1)).to(DType::kF32).contiguous();
+      const Tensor logits =
+          m.forward(std::span<const models::DecoderSequence>(&seq, 1)).to(DType::kF32).contiguous();
       const int64_t vocab = logits.dim(-1);
       const float* data = logits.data<float>();
       for (size_t r = 0; r < end - start; ++r) {
-        row.assign(data + static_cast<int64_t>(r) * vocab, data + static_cast<int64_t>(r + 1) * vocab);
+        row.assign(data + static_cast<int64_t>(r) * vocab,
+                   data + static_cast<int64_t>(r + 1) * vocab);
         generation::log_softmax_inplace(row);
         const int64_t next = prompt[start + r + 1];
         out.push_back(next >= 0 && next < vocab ? row[static_cast<size_t>(next)] : 0.0f);
       }
     }
   } catch (const Error& e) {
-    throw InferenceError(ErrorKind::kGeneration, std::string("computing the prompt's log-probabilities failed: ") + e.what());
+    throw InferenceError(
+        ErrorKind::kGeneration,
+        std::string("computing the prompt's log-probabilities failed: ") + e.what());
   }
   return out;
 }

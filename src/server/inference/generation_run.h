@@ -32,8 +32,9 @@ struct Prepared {
 
 // Tokenizes `text` (special tokens added: TGI's add_special_tokens default) and fits it with
 // fit_prompt / make_config. Throws kValidation.
-Prepared prepare_text(const GenerationEngine& engine, const std::string& text, const GenParams& params,
-                      int64_t default_new_tokens, bool add_special_tokens = true);
+Prepared prepare_text(const GenerationEngine& engine, const std::string& text,
+                      const GenParams& params, int64_t default_new_tokens,
+                      bool add_special_tokens = true);
 // Renders a chat with the model's template (add_generation_prompt) and fits it. Throws
 // kValidation (no template, a template error, too long).
 Prepared prepare_chat(const GenerationEngine& engine, const nlohmann::ordered_json& messages,
@@ -81,5 +82,9 @@ std::vector<float> prompt_logprobs(const LanguageModel& model, std::span<const i
 
 // The status recorded for a request whose client hung up (nginx's "client closed request").
 constexpr int kClientClosedStatus = 499;
+
+// Records a request whose client hung up: status 499, and the tokens generated until then (the
+// work was done, so it is metered).
+void record_client_left(Call& call, std::span<const Running> runs);
 
 }  // namespace mlhub::inference::gen

@@ -373,6 +373,7 @@ std::optional<Response> InferenceServer::handle(Request& req) {
   if (req.method == "GET" && req.path == "/metrics") {
     const auto loaded = models_->loaded();
     metrics_->models_loaded(loaded.size(), models_->used_bytes());
+    for (const auto& m : loaded) metrics_->queue_size(m.repo_id, m.queued, m.running);
     return Response::text(200, metrics_->text(), "text/plain; version=0.0.4; charset=utf-8");
   }
   if (req.method == "GET" && req.path == "/api/usage") return usage_route(req);

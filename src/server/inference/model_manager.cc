@@ -269,10 +269,18 @@ std::vector<ModelManager::Loaded> ModelManager::loaded() const {
   std::vector<Loaded> out;
   for (const auto& [key, e] : impl_->entries) {
     if (!e.model) continue;
-    out.push_back({e.repo_id, e.commit, e.task, e.bytes, Impl::in_use(e)});
+    Loaded l{e.repo_id, e.commit, e.task, e.bytes, Impl::in_use(e)};
+    if (const EncoderQueue* q = e.model->encoder()) l.queued = q->queued();
+    if (const GenerationEngine* g = e.model->generator()) {
+      l.queued = g->queued();
+      l.running = g->running();
+    }
+    out.push_back(std::move(l));
   }
   return out;
 }
+
+const ManagerOptions& ModelManager::options() const { return impl_->options; }
 
 uint64_t ModelManager::used_bytes() const {
   std::lock_guard lock(impl_->mu);

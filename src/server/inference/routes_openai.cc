@@ -8,6 +8,7 @@
 // Every streamed delta carries role "assistant", as TGI's do (TGI's own text-generation client
 // requires it; OpenAI's client accepts it).
 #include <ctime>
+#include <functional>
 
 #include "server/inference/generation_params.h"
 #include "server/inference/generation_run.h"
@@ -19,7 +20,9 @@ namespace {
 using gen::CancelGuard;
 using gen::Running;
 
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+std::string dump(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 // What every chunk and answer of one request repeats.
 struct Envelope {
@@ -39,7 +42,8 @@ struct Envelope {
 };
 
 Envelope envelope(const Call& call, const char* id_prefix, const char* object) {
-  return Envelope{gen::random_id(id_prefix), object, static_cast<int64_t>(std::time(nullptr)), call.info.repo_id};
+  return Envelope{gen::random_id(id_prefix), object, static_cast<int64_t>(std::time(nullptr)),
+                  call.info.repo_id};
 }
 
 json usage_json(const Call& call) {
@@ -48,14 +52,18 @@ json usage_json(const Call& call) {
               {"total_tokens", call.usage.input_tokens + call.usage.output_tokens}};
 }
 
-Response client_closed() {
-  return json_reply(gen::kClientClosedStatus, json{{"error", {{"message", "the client closed the request"}}}});
+Response client_closed(Call& call, std::span<const Running> runs) {
+  gen::record_client_left(call, runs);
+  return json_reply(gen::kClientClosedStatus,
+                    json{{"error", {{"message", "the client closed the request"}}}});
 }
 
 // The OpenAI-shaped mid-stream error event.
 json stream_error(const InferenceError& e) {
-  return json{{"error", {{"message", e.what()}, {"type", "server_error"},
-                         {"http_status_code", error_status(ApiFamily::kOpenAi, e.kind)}}}};
+  return json{{"error",
+               {{"message", e.what()},
+                {"type", "server_error"},
+                {"http_status_code", error_status(ApiFamily::kOpenAi, e.kind)}}}};
 }
 
 // One prompt's text as the client sees it: the engine's pieces through the stop trimmer (so the
@@ -93,7 +101,7 @@ void record_outcome(Call& call, const GenerationOutcome& out) {
 
 Response chat_answer(Call& call, const gen::ChatRequest& r, std::vector<Running>& runs,
                      const gen::Prepared& p) {
-  if (!gen::wait_all(runs, call.gone)) return client_closed();
+  if (!gen::wait_all(runs, call.gone)) return client_closed(call, runs);
   const GenerationOutcome out = gen::outcome_of(runs[0].handle);
   record_outcome(call, out);
   ChoiceText text(p.config.stop_strings);
@@ -106,73 +114,99 @@ Response chat_answer(Call& call, const gen::ChatRequest& r, std::vector<Running>
     logprobs = json{{"content", std::move(content)}};
   }
   const Envelope env = envelope(call, "chatcmpl-", "chat.completion");
-  json body = env.make(json::array({json{{"index", 0},
-                                         {"message", {{"role", "assistant"}, {"content", text.shown}}},
-                                         {"logprobs", std::move(logprobs)},
-                                         {"finish_reason", text.finish_reason(out)}}}));
+  json body =
+      env.make(json::array({json{{"index", 0},
+                                 {"message", {{"role", "assistant"}, {"content", text.shown}}},
+                                 {"logprobs", std::move(logprobs)},
+                                 {"finish_reason", text.finish_reason(out)}}}));
   body["usage"] = usage_json(call);
   Response res = json_reply(200, body);
   add_timing_headers(res, call);
   return res;
 }
 
-Response chat_stream(const std::shared_ptr<Call>& call, const gen::ChatRequest& r,
-                     std::shared_ptr<std::vector<Running>> runs, const gen::Prepared& p) {
-  const Envelope env = envelope(*call, "chatcmpl-", "chat.completion.chunk");
-  const bool include_usage = r.include_usage, logprobs = r.logprobs;
-  auto text = std::make_shared<ChoiceText>(p.config.stop_strings);
-  return sse_response([call, runs, env, include_usage, logprobs, text](const auto& send) {
-    auto chunk = [&](json delta, json finish_reason, json lp) {
-      delta["role"] = "assistant";
-      json c = env.make(json::array(
-          {json{{"index", 0}, {"delta", std::move(delta)}, {"logprobs", std::move(lp)}, {"finish_reason", finish_reason}}}));
-      if (include_usage) c["usage"] = nullptr;
-      return send(dump(c));
-    };
-    CancelGuard guard{*runs};
-    try {
-      if (!chunk(json{{"content", ""}}, nullptr, nullptr)) {
-        call->status = gen::kClientClosedStatus;
-        return;
-      }
-      const bool completed = gen::wait_all(*runs, call->gone, [&](size_t, const TokenEvent& e) {
-        const std::string piece = text->feed(e);
-        // A stop sequence ended the text: the rest would be cut anyway.
-        if (text->trimmer.stopped()) runs->front().handle.cancel();
-        if (piece.empty() && !logprobs) return true;
-        json lp = logprobs ? json{{"content", json::array({gen::openai_logprob(e)})}} : json(nullptr);
-        return chunk(json{{"content", piece}}, nullptr, std::move(lp));
-      });
-      if (!completed) {
-        call->status = gen::kClientClosedStatus;
-        return;
-      }
-      const GenerationOutcome out = gen::outcome_of(runs->front().handle);
-      record_outcome(*call, out);
-      const std::string rest = text->finish(out);
-      if (!rest.empty() && !chunk(json{{"content", rest}}, nullptr, nullptr)) return;
-      if (!chunk(json::object(), text->finish_reason(out), nullptr)) return;
-      if (include_usage) {
-        json u = env.make(json::array());
-        u["usage"] = usage_json(*call);
-        if (!send(dump(u))) return;
-      }
-      send("[DONE]");
-    } catch (const InferenceError& e) {
-      call->status = error_status(ApiFamily::kOpenAi, e.kind);
-      send(dump(stream_error(e)));
-    } catch (const std::exception& e) {
-      call->status = 500;
-      send(dump(stream_error(InferenceError(ErrorKind::kGeneration, std::string("generation failed: ") + e.what()))));
-    }
-  });
+using SendFn = std::function<bool(const std::string&)>;
+
+// Runs a stream's body; an error after the headers becomes OpenAI's error event.
+void guarded(Call& call, std::vector<Running>& runs, const SendFn& send,
+             const std::function<void()>& body) {
+  CancelGuard guard{runs};
+  try {
+    body();
+  } catch (const InferenceError& e) {
+    call.status = error_status(ApiFamily::kOpenAi, e.kind);
+    send(dump(stream_error(e)));
+  } catch (const std::exception& e) {
+    call.status = 500;
+    send(dump(stream_error(
+        InferenceError(ErrorKind::kGeneration, std::string("generation failed: ") + e.what()))));
+  }
 }
 
-// ---- completions ----------------------------------------------------------------------------------
+// The usage chunk (choices: []) that stream_options.include_usage asks for.
+json usage_chunk(const Envelope& env, const Call& call) {
+  json u = env.make(json::array());
+  u["usage"] = usage_json(call);
+  return u;
+}
+
+struct ChatStream {
+  std::shared_ptr<Call> call;
+  std::shared_ptr<std::vector<Running>> runs;  // one request
+  Envelope env;
+  bool include_usage = false;
+  bool logprobs = false;
+  std::shared_ptr<ChoiceText> text;
+
+  void operator()(const SendFn& send) const {
+    guarded(*call, *runs, send, [&] { run(send); });
+  }
+
+  bool chunk(const SendFn& send, json delta, json finish_reason, json lp) const {
+    delta["role"] = "assistant";
+    json c = env.make(json::array({json{{"index", 0},
+                                        {"delta", std::move(delta)},
+                                        {"logprobs", std::move(lp)},
+                                        {"finish_reason", std::move(finish_reason)}}}));
+    if (include_usage) c["usage"] = nullptr;
+    return send(dump(c));
+  }
+
+  void run(const SendFn& send) const {
+    if (!chunk(send, json{{"content", ""}}, nullptr, nullptr)) {
+      return gen::record_client_left(*call, *runs);
+    }
+    const bool completed = gen::wait_all(*runs, call->gone, [&](size_t, const TokenEvent& e) {
+      const std::string piece = text->feed(e);
+      // A stop sequence ended the text: the rest would be cut anyway.
+      if (text->trimmer.stopped()) runs->front().handle.cancel();
+      if (piece.empty() && !logprobs) return true;
+      json lp = logprobs ? json{{"content", json::array({gen::openai_logprob(e)})}} : json(nullptr);
+      return chunk(send, json{{"content", piece}}, nullptr, std::move(lp));
+    });
+    if (!completed) return gen::record_client_left(*call, *runs);
+    const GenerationOutcome out = gen::outcome_of(runs->front().handle);
+    record_outcome(*call, out);
+    const std::string rest = text->finish(out);
+    if (!rest.empty() && !chunk(send, json{{"content", rest}}, nullptr, nullptr)) return;
+    if (!chunk(send, json::object(), text->finish_reason(out), nullptr)) return;
+    if (include_usage && !send(dump(usage_chunk(env, *call)))) return;
+    send("[DONE]");
+  }
+};
+
+Response chat_stream(const std::shared_ptr<Call>& call, const gen::ChatRequest& r,
+                     std::shared_ptr<std::vector<Running>> runs, const gen::Prepared& p) {
+  return sse_response(
+      ChatStream{call, std::move(runs), envelope(*call, "chatcmpl-", "chat.completion.chunk"),
+                 r.include_usage, r.logprobs, std::make_shared<ChoiceText>(p.config.stop_strings)});
+}
+
+// ---- completions --------------------------------------------------------------------------------
 
 Response completions_answer(Call& call, const gen::CompletionRequest& r, std::vector<Running>& runs,
                             const std::vector<gen::Prepared>& prepared) {
-  if (!gen::wait_all(runs, call.gone)) return client_closed();
+  if (!gen::wait_all(runs, call.gone)) return client_closed(call, runs);
   json choices = json::array();
   for (size_t i = 0; i < runs.size(); ++i) {
     const GenerationOutcome out = gen::outcome_of(runs[i].handle);
@@ -192,59 +226,58 @@ Response completions_answer(Call& call, const gen::CompletionRequest& r, std::ve
   return res;
 }
 
+struct CompletionStream {
+  std::shared_ptr<Call> call;
+  std::shared_ptr<std::vector<Running>> runs;  // one request per prompt
+  Envelope env;
+  bool include_usage = false;
+  std::shared_ptr<std::vector<ChoiceText>> texts;
+  std::vector<std::string> echoes;  // the prompts, with echo
+
+  void operator()(const SendFn& send) const {
+    guarded(*call, *runs, send, [&] { run(send); });
+  }
+
+  bool chunk(const SendFn& send, size_t index, const std::string& text, json finish_reason) const {
+    json c = env.make(json::array({json{{"index", index},
+                                        {"text", text},
+                                        {"logprobs", nullptr},
+                                        {"finish_reason", std::move(finish_reason)}}}));
+    if (include_usage) c["usage"] = nullptr;
+    return send(dump(c));
+  }
+
+  void run(const SendFn& send) const {
+    for (size_t i = 0; i < echoes.size(); ++i) {
+      if (!chunk(send, i, echoes[i], nullptr)) return gen::record_client_left(*call, *runs);
+    }
+    const bool completed = gen::wait_all(*runs, call->gone, [&](size_t i, const TokenEvent& e) {
+      const std::string piece = (*texts)[i].feed(e);
+      if ((*texts)[i].trimmer.stopped()) (*runs)[i].handle.cancel();
+      return piece.empty() || chunk(send, i, piece, nullptr);
+    });
+    if (!completed) return gen::record_client_left(*call, *runs);
+    for (size_t i = 0; i < runs->size(); ++i) {
+      const GenerationOutcome out = gen::outcome_of((*runs)[i].handle);
+      record_outcome(*call, out);
+      ChoiceText& text = (*texts)[i];
+      const std::string rest = text.finish(out);
+      if (!rest.empty() && !chunk(send, i, rest, nullptr)) return;
+      if (!chunk(send, i, "", text.finish_reason(out))) return;
+    }
+    if (include_usage && !send(dump(usage_chunk(env, *call)))) return;
+    send("[DONE]");
+  }
+};
+
 Response completions_stream(const std::shared_ptr<Call>& call, const gen::CompletionRequest& r,
-                            std::shared_ptr<std::vector<Running>> runs, const std::vector<gen::Prepared>& prepared) {
-  const Envelope env = envelope(*call, "cmpl-", "text_completion");
+                            std::shared_ptr<std::vector<Running>> runs,
+                            const std::vector<gen::Prepared>& prepared) {
   auto texts = std::make_shared<std::vector<ChoiceText>>();
   for (const gen::Prepared& p : prepared) texts->emplace_back(p.config.stop_strings);
-  const bool include_usage = r.include_usage;
-  const std::vector<std::string> echoes = r.echo ? r.prompts : std::vector<std::string>();
-  return sse_response([call, runs, env, include_usage, texts, echoes](const auto& send) {
-    auto chunk = [&](size_t index, const std::string& text, json finish_reason) {
-      json c = env.make(json::array(
-          {json{{"index", index}, {"text", text}, {"logprobs", nullptr}, {"finish_reason", finish_reason}}}));
-      if (include_usage) c["usage"] = nullptr;
-      return send(dump(c));
-    };
-    CancelGuard guard{*runs};
-    try {
-      for (size_t i = 0; i < echoes.size(); ++i) {
-        if (!chunk(i, echoes[i], nullptr)) {
-          call->status = gen::kClientClosedStatus;
-          return;
-        }
-      }
-      const bool completed = gen::wait_all(*runs, call->gone, [&](size_t i, const TokenEvent& e) {
-        const std::string piece = (*texts)[i].feed(e);
-        if ((*texts)[i].trimmer.stopped()) (*runs)[i].handle.cancel();
-        return piece.empty() || chunk(i, piece, nullptr);
-      });
-      if (!completed) {
-        call->status = gen::kClientClosedStatus;
-        return;
-      }
-      for (size_t i = 0; i < runs->size(); ++i) {
-        const GenerationOutcome out = gen::outcome_of((*runs)[i].handle);
-        record_outcome(*call, out);
-        ChoiceText& text = (*texts)[i];
-        const std::string rest = text.finish(out);
-        if (!rest.empty() && !chunk(i, rest, nullptr)) return;
-        if (!chunk(i, "", text.finish_reason(out))) return;
-      }
-      if (include_usage) {
-        json u = env.make(json::array());
-        u["usage"] = usage_json(*call);
-        if (!send(dump(u))) return;
-      }
-      send("[DONE]");
-    } catch (const InferenceError& e) {
-      call->status = error_status(ApiFamily::kOpenAi, e.kind);
-      send(dump(stream_error(e)));
-    } catch (const std::exception& e) {
-      call->status = 500;
-      send(dump(stream_error(InferenceError(ErrorKind::kGeneration, std::string("generation failed: ") + e.what()))));
-    }
-  });
+  return sse_response(CompletionStream{
+      call, std::move(runs), envelope(*call, "cmpl-", "text_completion"), r.include_usage,
+      std::move(texts), r.echo ? r.prompts : std::vector<std::string>()});
 }
 
 }  // namespace
@@ -276,7 +309,8 @@ Response openai_completions(RouteContext& ctx) {
   auto runs = std::make_shared<std::vector<Running>>();
   runs->reserve(prepared.size());
   CancelGuard guard{*runs};  // a submit that fails (queue full) cancels the ones before it
-  for (const gen::Prepared& p : prepared) runs->push_back(Running{engine.submit(p.prompt, p.config), {}, false});
+  for (const gen::Prepared& p : prepared)
+    runs->push_back(Running{engine.submit(p.prompt, p.config), {}, false});
   if (!r.stream) return completions_answer(*call, r, *runs, prepared);
   guard.release();
   return completions_stream(call, r, runs, prepared);

@@ -40,10 +40,12 @@ std::vector<json> run_encoder(RouteContext& ctx, ServedModel& model, std::vector
   for (const json& input : inputs) add_characters(input, characters);
   const size_t n = inputs.size();
   RunStats stats;
-  std::vector<json> results = model.encoder()->run(std::move(inputs), params, ctx.call->gone, &stats);
+  std::vector<json> results =
+      model.encoder()->run(std::move(inputs), params, ctx.call->gone, &stats);
   if (results.size() != n) {
-    throw InferenceError(ErrorKind::kGeneration, "the model returned " + std::to_string(results.size()) +
-                                                     " results for " + std::to_string(n) + " inputs");
+    throw InferenceError(ErrorKind::kGeneration,
+                         "the model returned " + std::to_string(results.size()) + " results for " +
+                             std::to_string(n) + " inputs");
   }
   ctx.call->usage.input_characters += characters;
   if (stats.input_tokens > 0) ctx.call->usage.input_tokens += stats.input_tokens;
@@ -66,7 +68,8 @@ std::vector<std::vector<float>> embed_texts(RouteContext& ctx, const std::vector
   // manager keys sentence-transformers' feature-extraction as "sentence-embeddings" too.
   ServedModel& model = acquire_encoder(ctx, "sentence-embeddings");
   std::string prefix;
-  if (options.prompt_name) prefix = prompt_prefix(sentence_transformers_config(ctx.call->info), *options.prompt_name);
+  if (options.prompt_name)
+    prefix = prompt_prefix(sentence_transformers_config(ctx.call->info), *options.prompt_name);
   std::vector<json> inputs;
   inputs.reserve(texts.size());
   for (const json& t : texts) inputs.emplace_back(prefix + t.get<std::string>());
@@ -80,7 +83,8 @@ std::vector<std::vector<float>> embed_texts(RouteContext& ctx, const std::vector
   return out;
 }
 
-std::vector<json> similarity_scores(RouteContext& ctx, const std::vector<json>& items, EmbedOptions options) {
+std::vector<json> similarity_scores(RouteContext& ctx, const std::vector<json>& items,
+                                    EmbedOptions options) {
   options.normalize = false;  // the cosine normalises anyway
   std::vector<json> texts;
   for (const json& item : items) {
@@ -166,7 +170,8 @@ json feature_extraction(RouteContext& ctx, const json& body, const json& inputs)
   const Inputs in = task_inputs(inputs, InputKind::kText);
   const EmbedOptions options = embed_options(body, /*normalize_default=*/false);
   if (options.base64) {
-    invalid("`encoding_format` \"base64\" is answered by /v1/embeddings; the task API returns floats");
+    invalid(
+        "`encoding_format` \"base64\" is answered by /v1/embeddings; the task API returns floats");
   }
   ServedModel& model = acquire_encoder(ctx, "feature-extraction");
   if (model.encoder()->pipeline().task() == "sentence-embeddings") {
@@ -193,7 +198,8 @@ json feature_extraction(RouteContext& ctx, const json& body, const json& inputs)
 
 json sentence_similarity(RouteContext& ctx, const json& body, const json& inputs) {
   const Inputs in = task_inputs(inputs, InputKind::kSimilarity);
-  return one_or_list(in, similarity_scores(ctx, in.items, embed_options(body, /*normalize_default=*/false)));
+  return one_or_list(
+      in, similarity_scores(ctx, in.items, embed_options(body, /*normalize_default=*/false)));
 }
 
 // {"query", "texts"} -> TEI's rerank list (there is no HF task spec for text-ranking).
@@ -201,12 +207,15 @@ json text_ranking(RouteContext& ctx, const json& inputs, const json& params) {
   const Inputs in = task_inputs(inputs, InputKind::kRanking);
   bool return_text = false;
   json run_params = json::object();
-  if (const json* v = optional_member(params, "return_text", "boolean")) return_text = v->get<bool>();
-  if (const json* v = optional_member(params, "raw_scores", "boolean")) run_params["raw_scores"] = *v;
+  if (const json* v = optional_member(params, "return_text", "boolean"))
+    return_text = v->get<bool>();
+  if (const json* v = optional_member(params, "raw_scores", "boolean"))
+    run_params["raw_scores"] = *v;
   ServedModel& model = acquire_encoder(ctx, "text-ranking");
   std::vector<json> results = run_encoder(ctx, model, in.items, run_params);
   for (size_t i = 0; i < results.size(); ++i) {
-    results[i] = rerank_list(results[i].at("scores"), in.items[i]["texts"].get<std::vector<std::string>>(), return_text);
+    results[i] = rerank_list(results[i].at("scores"),
+                             in.items[i]["texts"].get<std::vector<std::string>>(), return_text);
   }
   return one_or_list(in, std::move(results));
 }
@@ -221,15 +230,18 @@ const char* const kEncoderTasks =
 Response task_api(RouteContext& ctx) {
   using namespace enc;
   const ModelInfo& info = ctx.call->info;
-  const std::string task = canonical_task(ctx.forced_task.empty() ? info.pipeline_tag : ctx.forced_task);
+  const std::string task =
+      canonical_task(ctx.forced_task.empty() ? info.pipeline_tag : ctx.forced_task);
   if (task == "text-generation" || task == "text2text-generation" || task == "conversational" ||
       (ctx.forced_task.empty() && is_language_model(info))) {
     return task_text_generation(ctx);
   }
   if (task.empty()) {
     throw InferenceError(ErrorKind::kUnsupported,
-                         "Model " + info.repo_id + " names no task (pipeline_tag) in its model card; "
-                         "call /models/" + info.repo_id + "/pipeline/{task} with one of: " + kEncoderTasks);
+                         "Model " + info.repo_id +
+                             " names no task (pipeline_tag) in its model card; "
+                             "call /models/" +
+                             info.repo_id + "/pipeline/{task} with one of: " + kEncoderTasks);
   }
   const json& body = ctx.body;
   const json inputs = body.contains("inputs") ? body["inputs"] : json();
@@ -250,12 +262,14 @@ Response task_api(RouteContext& ctx) {
   } else if (task == "sentence-similarity") {
     // A similarity model posted a text or a list of texts embeds them: the Python client posts
     // feature_extraction to the bare model URL.
-    const bool pairs = inputs.is_object() || (inputs.is_array() && !inputs.empty() && inputs[0].is_object());
+    const bool pairs =
+        inputs.is_object() || (inputs.is_array() && !inputs.empty() && inputs[0].is_object());
     answer = pairs ? sentence_similarity(ctx, body, inputs) : feature_extraction(ctx, body, inputs);
   } else if (task == "text-ranking") {
     answer = text_ranking(ctx, inputs, params);
   } else {
-    throw InferenceError(ErrorKind::kUnsupported, "Task '" + task + "' is not supported by model " + info.repo_id +
+    throw InferenceError(ErrorKind::kUnsupported, "Task '" + task + "' is not supported by model " +
+                                                      info.repo_id +
                                                       " (this server runs: " + kEncoderTasks + ")");
   }
   return encoder_reply(ctx, answer);

@@ -39,17 +39,19 @@ bool flag(const json& body, const char* key, bool fallback) {
 // TEI answers 424 "model is not an embedding model" on the embedding routes of other models.
 void require_embedding_model(const ModelInfo& info) {
   if (!is_embedding_model(info)) {
-    throw InferenceError(ErrorKind::kUnsupported,
-                         "model is not an embedding model: " + info.repo_id + " is a " +
-                             (info.pipeline_tag.empty() ? std::string("model without a pipeline_tag")
-                                                        : info.pipeline_tag + " model"));
+    throw InferenceError(
+        ErrorKind::kUnsupported,
+        "model is not an embedding model: " + info.repo_id + " is a " +
+            (info.pipeline_tag.empty() ? std::string("model without a pipeline_tag")
+                                       : info.pipeline_tag + " model"));
   }
 }
 
 // The tokenizer of a model folder, loaded once per (repo, commit): the folder path names both.
 std::shared_ptr<const tok::Tokenizer> tokenizer_of(const ModelInfo& info) {
   if (info.is_gguf) {
-    throw InferenceError(ErrorKind::kUnsupported, "/tokenize is not available for GGUF model " + info.repo_id);
+    throw InferenceError(ErrorKind::kUnsupported,
+                         "/tokenize is not available for GGUF model " + info.repo_id);
   }
   static std::mutex mu;
   static std::map<std::string, std::shared_ptr<const tok::Tokenizer>> cache;
@@ -60,8 +62,8 @@ std::shared_ptr<const tok::Tokenizer> tokenizer_of(const ModelInfo& info) {
   }
   auto loaded = tok::Tokenizer::from_pretrained(key);
   if (!loaded.ok()) {
-    throw InferenceError(ErrorKind::kUnsupported,
-                         "cannot load the tokenizer of " + info.repo_id + ": " + loaded.status().message());
+    throw InferenceError(ErrorKind::kUnsupported, "cannot load the tokenizer of " + info.repo_id +
+                                                      ": " + loaded.status().message());
   }
   tok::Tokenizer tk = std::move(*loaded);
   // TEI tokenizes without the truncation/padding a tokenizer.json may carry.
@@ -79,7 +81,8 @@ std::string tokenize_prompt(const ModelInfo& info, const std::optional<std::stri
   const json cfg = sentence_transformers_config(info);
   if (prompt_name) {
     const json& prompts = member(cfg, "prompts");
-    if (!prompts.is_object() || !prompts.contains(*prompt_name) || !prompts[*prompt_name].is_string()) {
+    if (!prompts.is_object() || !prompts.contains(*prompt_name) ||
+        !prompts[*prompt_name].is_string()) {
       (void)prompt_prefix(cfg, *prompt_name);  // throws the message naming the model's prompts
     }
     return prompts[*prompt_name].get<std::string>();
@@ -99,13 +102,20 @@ json simple_tokens(const tok::Encoding& e, const std::string& text) {
   for (size_t i = 0; i < e.size(); ++i) {
     const bool special = i < e.special_tokens_mask.size() && e.special_tokens_mask[i] == 1;
     if (special) {
-      tokens.push_back({{"id", e.ids[i]}, {"text", e.tokens[i]}, {"special", true}, {"start", nullptr}, {"stop", nullptr}});
+      tokens.push_back({{"id", e.ids[i]},
+                        {"text", e.tokens[i]},
+                        {"special", true},
+                        {"start", nullptr},
+                        {"stop", nullptr}});
       continue;
     }
     const size_t start = std::min<size_t>(e.offsets[i].first, text.size());
     const size_t stop = std::clamp<size_t>(e.offsets[i].second, start, text.size());
-    tokens.push_back({{"id", e.ids[i]}, {"text", text.substr(start, stop - start)}, {"special", false},
-                      {"start", start}, {"stop", stop}});
+    tokens.push_back({{"id", e.ids[i]},
+                      {"text", text.substr(start, stop - start)},
+                      {"special", false},
+                      {"start", start},
+                      {"stop", stop}});
   }
   return tokens;
 }
@@ -122,9 +132,12 @@ std::string pooling_mode(const ModelInfo& info) {
     }
     const json cfg = read_json(info.path / m.value("path", std::string()) / "config.json");
     static const std::pair<const char*, const char*> kModes[] = {
-        {"pooling_mode_cls_token", "cls"},          {"pooling_mode_mean_tokens", "mean"},
-        {"pooling_mode_max_tokens", "max"},         {"pooling_mode_mean_sqrt_len_tokens", "mean_sqrt_len"},
-        {"pooling_mode_weightedmean_tokens", "weightedmean"}, {"pooling_mode_lasttoken", "last_token"}};
+        {"pooling_mode_cls_token", "cls"},
+        {"pooling_mode_mean_tokens", "mean"},
+        {"pooling_mode_max_tokens", "max"},
+        {"pooling_mode_mean_sqrt_len_tokens", "mean_sqrt_len"},
+        {"pooling_mode_weightedmean_tokens", "weightedmean"},
+        {"pooling_mode_lasttoken", "last_token"}};
     for (const auto& [key, name] : kModes) {
       if (cfg.is_object() && cfg.value(key, false)) return name;
     }
@@ -163,11 +176,13 @@ json classifier_labels(const ModelInfo& info) {
 json model_type(const ModelInfo& info) {
   const std::string task = canonical_task(info.pipeline_tag);
   if (task == "text-ranking") return {{"reranker", classifier_labels(info)}};
-  if (task == "text-classification" || task == "token-classification" || task == "zero-shot-classification") {
+  if (task == "text-classification" || task == "token-classification" ||
+      task == "zero-shot-classification") {
     return {{"classifier", classifier_labels(info)}};
   }
   if (is_embedding_model(info)) return {{"embedding", {{"pooling", pooling_mode(info)}}}};
-  return {{task.empty() ? std::string("unknown") : task, json::object()}};  // TEI has no name for it
+  return {
+      {task.empty() ? std::string("unknown") : task, json::object()}};  // TEI has no name for it
 }
 
 }  // namespace
@@ -177,7 +192,8 @@ Response tei_embed(RouteContext& ctx) {
   using namespace enc;
   const Inputs in = text_inputs(member(ctx.body, "inputs"), "inputs");
   const EmbedOptions options = embed_options(ctx.body, /*normalize_default=*/true);
-  if (options.base64) invalid("/embed answers floats; `encoding_format` \"base64\" is for /v1/embeddings");
+  if (options.base64)
+    invalid("/embed answers floats; `encoding_format` \"base64\" is for /v1/embeddings");
   require_embedding_model(ctx.call->info);
   json out = json::array();
   for (auto& v : embed_texts(ctx, in.items, options)) out.push_back(std::move(v));
@@ -187,7 +203,8 @@ Response tei_embed(RouteContext& ctx) {
 Response tei_similarity(RouteContext& ctx) {
   using namespace enc;
   const json& inputs = member(ctx.body, "inputs");
-  if (inputs.is_array()) invalid("`inputs` must be {\"source_sentence\": ..., \"sentences\": [...]}");
+  if (inputs.is_array())
+    invalid("`inputs` must be {\"source_sentence\": ..., \"sentences\": [...]}");
   const Inputs in = task_inputs(inputs, InputKind::kSimilarity);
   require_embedding_model(ctx.call->info);
   std::vector<json> scores = similarity_scores(ctx, in.items, embed_options(ctx.body, false));
@@ -206,8 +223,9 @@ Response tei_rerank(RouteContext& ctx) {
   (void)embed_options(body, false);  // checks truncate / truncation_direction
   const std::string task = canonical_task(ctx.call->info.pipeline_tag);
   if (task != "text-ranking" && task != "text-classification") {
-    throw InferenceError(ErrorKind::kUnsupported, "model is not a re-ranker model: " + ctx.call->info.repo_id +
-                                                      " is a " + ctx.call->info.pipeline_tag + " model");
+    throw InferenceError(ErrorKind::kUnsupported,
+                         "model is not a re-ranker model: " + ctx.call->info.repo_id + " is a " +
+                             ctx.call->info.pipeline_tag + " model");
   }
   ServedModel& model = acquire_encoder(ctx, "text-ranking");
   json params = json::object();
@@ -240,7 +258,8 @@ Response tei_tokenize(RouteContext& ctx) {
   const Inputs in = text_inputs(member(ctx.body, "inputs"), "inputs");
   const bool add_special_tokens = flag(ctx.body, "add_special_tokens", true);
   std::optional<std::string> prompt_name;
-  if (const json* p = optional_member(ctx.body, "prompt_name", "string")) prompt_name = p->get<std::string>();
+  if (const json* p = optional_member(ctx.body, "prompt_name", "string"))
+    prompt_name = p->get<std::string>();
   const ModelInfo& info = ctx.call->info;
   const std::string prompt = tokenize_prompt(info, prompt_name);
   const auto tk = tokenizer_of(info);
@@ -265,9 +284,10 @@ Response openai_embeddings(RouteContext& ctx) {
   const std::vector<std::vector<float>> vectors = embed_texts(ctx, in.items, options);
   json data = json::array();
   for (size_t i = 0; i < vectors.size(); ++i) {
-    data.push_back({{"object", "embedding"},
-                    {"embedding", options.base64 ? json(base64_floats(vectors[i])) : json(vectors[i])},
-                    {"index", i}});
+    data.push_back(
+        {{"object", "embedding"},
+         {"embedding", options.base64 ? json(base64_floats(vectors[i])) : json(vectors[i])},
+         {"index", i}});
   }
   const int64_t tokens = ctx.call->usage.input_tokens;
   return encoder_reply(ctx, {{"object", "list"},
@@ -280,7 +300,7 @@ Response model_info_route(RouteContext& ctx) {
   using namespace enc;
   const ModelInfo& info = ctx.call->info;
   if (is_language_model(info)) return tgi_info(ctx);
-  const QueueOptions queue;  // the server's queue defaults (ManagerOptions::queue)
+  const QueueOptions& queue = ctx.call->server.models().options().queue;  // as configured
   json body = {{"model_id", info.repo_id},
                {"model_sha", info.commit},
                {"model_dtype", "float32"},

@@ -16,7 +16,7 @@ import httpx
 import numpy as np
 import pytest
 
-from conftest import MINILM, ROOT, TINY, require
+from conftest import MINILM, ROOT, SMOLLM2_GGUF, TINY, require
 
 TOL = 1e-4
 GOLDEN = ROOT / "tests" / "golden"
@@ -93,7 +93,9 @@ def http(hub):
 def client_for(hub):
     from huggingface_hub import InferenceClient
 
-    return lambda repo_id: InferenceClient(model=hub.model_url(repo_id), token=hub.admin_token, timeout=180)
+    # provider="hf-inference" is implied by a URL for the task methods; get_endpoint_info wants it said.
+    return lambda repo_id: InferenceClient(model=hub.model_url(repo_id), token=hub.admin_token, timeout=180,
+                                           provider="hf-inference")
 
 
 class Reference:
@@ -223,6 +225,18 @@ def test_endpoint_info(client_for):
     labels = client_for("admin/sentiment").get_endpoint_info()["model_type"]["classifier"]["id2label"]
     assert labels == {"0": "NEGATIVE", "1": "NEUTRAL", "2": "POSITIVE"}
     assert "reranker" in client_for("admin/reranker").get_endpoint_info()["model_type"]
+
+
+def test_language_models_go_to_the_generation_routes(hub, http):
+    """The task API and /info hand a chat model to the generation routes (TGI's shapes)."""
+    hub.publish("admin/smollm2", require(SMOLLM2_GGUF), "text-generation", tags=["conversational"], library_name="gguf")
+    out = post(http, "/models/admin/smollm2", {"inputs": "The capital of France is",
+                                               "parameters": {"max_new_tokens": 4, "do_sample": False}})
+    assert isinstance(out, list) and isinstance(out[0]["generated_text"], str) and out[0]["generated_text"]
+    info = http.get("/models/admin/smollm2/info").json()
+    assert info["model_id"] == "admin/smollm2" and "max_input_tokens" in info and "model_type" not in info
+    r = http.post("/models/admin/smollm2/embed", json={"inputs": "x"})
+    assert r.status_code == 424 and r.json()["error_type"] == "Backend"
 
 
 # ---- batches, URL forms and concurrency (raw HTTP) -------------------------------------------------
@@ -392,6 +406,7 @@ def test_tei_tokenize(http):
     assert len(got) == 1
     want = Tokenizer.from_file(str(MINILM / "tokenizer.json"))
     want.no_truncation()
+    want.no_padding()
     enc = want.encode(text)
     assert [t["id"] for t in got[0]] == enc.ids
     data = text.encode()
@@ -403,6 +418,14 @@ def test_tei_tokenize(http):
             assert data[t["start"]:t["stop"]].decode() == text[start:stop] == t["text"]
     bare = post(http, "/models/admin/minilm/tokenize", {"inputs": [text, "hi"], "add_special_tokens": False})
     assert [t["id"] for t in bare[0]] == want.encode(text, add_special_tokens=False).ids and len(bare) == 2
+
+
+def test_task_api_text_ranking(http):
+    """A text-ranking model on the task API answers TEI's rerank list (there is no HF spec)."""
+    case = read_jsonl(GOLDEN / "pipelines" / "text-ranking.jsonl")[0]
+    got = post(http, "/models/admin/reranker", {"inputs": case["input"]})
+    close(got, post(http, "/models/admin/reranker/rerank", case["input"]))
+    assert [r["index"] for r in got] == [r["corpus_id"] for r in case["rank"]]
 
 
 @pytest.mark.parametrize("path, body, status, error_type", [
@@ -469,3 +492,23 @@ def test_openai_embeddings_errors(hub):
         client.embeddings.create(model="admin/sentiment", input="x")
     with pytest.raises(NotFoundError):
         client.embeddings.create(model="admin/missing", input="x")
+
+
+# ---- metering -----------------------------------------------------------------------------------------
+
+
+def test_usage_is_metered(hub):
+    """What the routes count reaches /api/usage: the characters sent and the model's tokens."""
+    token = hub.user("meter-enc", "read")
+    cases = read_jsonl(GOLDEN / "minilm" / "embeddings.jsonl")[:3]
+    counts = json.loads((GOLDEN / "minilm" / "meta.json").read_text())["token_counts"][:3]
+    texts = [c["input"] for c in cases]
+    with httpx.Client(base_url=hub.url, headers={"Authorization": f"Bearer {token}"}, timeout=180) as c:
+        assert c.post("/models/admin/minilm/embed", json={"inputs": texts}).status_code == 200
+        assert c.post("/models/admin/minilm", json={"inputs": texts[0]}).status_code == 200
+        assert c.post("/models/admin/minilm/embed", json={"inputs": []}).status_code == 422
+        usage = c.get("/api/usage").json()
+    row = next(r for r in usage["by_model"] if r["model"] == "admin/minilm")
+    assert row["requests"] == 3 and row["errors"] == 1
+    assert row["input_characters"] == sum(len(t) for t in texts) + len(texts[0])
+    assert row["input_tokens"] == sum(counts) + counts[0]

@@ -69,7 +69,8 @@ TEST(TaskInputs, BadInputsAreValidationErrorsNamingTheField) {
   std::string msg;
   EXPECT_EQ(kind_of([] { task_inputs(nullptr, InputKind::kText); }, &msg), ErrorKind::kValidation);
   EXPECT_EQ(msg, "`inputs` is required");
-  EXPECT_EQ(kind_of([] { task_inputs(json::array(), InputKind::kText); }, &msg), ErrorKind::kValidation);
+  EXPECT_EQ(kind_of([] { task_inputs(json::array(), InputKind::kText); }, &msg),
+            ErrorKind::kValidation);
   EXPECT_EQ(msg, "`inputs` cannot be empty");
   EXPECT_EQ(kind_of([] { task_inputs("", InputKind::kText); }, &msg), ErrorKind::kValidation);
   EXPECT_EQ(msg, "`inputs` is an empty string");
@@ -80,16 +81,22 @@ TEST(TaskInputs, BadInputsAreValidationErrorsNamingTheField) {
   EXPECT_EQ(kind_of([] { task_inputs(json{{"question", "q"}}, InputKind::kQuestion); }, &msg),
             ErrorKind::kValidation);
   EXPECT_EQ(msg, "`inputs.context` is required");
-  EXPECT_EQ(kind_of([] { task_inputs(json{{"question", "q"}, {"context", 7}}, InputKind::kQuestion); }, &msg),
-            ErrorKind::kValidation);
+  EXPECT_EQ(
+      kind_of([] { task_inputs(json{{"question", "q"}, {"context", 7}}, InputKind::kQuestion); },
+              &msg),
+      ErrorKind::kValidation);
   EXPECT_EQ(msg, "`inputs.context` must be a string");
-  EXPECT_EQ(kind_of([] {
-              task_inputs(json{{"source_sentence", "s"}, {"sentences", json::array()}}, InputKind::kSimilarity);
-            }, &msg),
+  EXPECT_EQ(kind_of(
+                [] {
+                  task_inputs(json{{"source_sentence", "s"}, {"sentences", json::array()}},
+                              InputKind::kSimilarity);
+                },
+                &msg),
             ErrorKind::kValidation);
   EXPECT_EQ(msg, "`inputs.sentences` cannot be empty");
-  EXPECT_EQ(kind_of([] { task_inputs(json{{"text", "a"}, {"text_pair", 1}}, InputKind::kTextOrPair); }),
-            ErrorKind::kValidation);
+  EXPECT_EQ(
+      kind_of([] { task_inputs(json{{"text", "a"}, {"text_pair", 1}}, InputKind::kTextOrPair); }),
+      ErrorKind::kValidation);
 }
 
 TEST(TaskInputs, TooManyInputsIsTooLarge) {
@@ -104,7 +111,8 @@ TEST(TaskInputs, TooManyInputsIsTooLarge) {
   json sentences = json::array();
   for (size_t i = 0; i < kMaxClientBatchSize; ++i) sentences.push_back("s");
   EXPECT_EQ(kind_of([&] {
-              task_inputs(json{{"source_sentence", "s"}, {"sentences", sentences}}, InputKind::kSimilarity);
+              task_inputs(json{{"source_sentence", "s"}, {"sentences", sentences}},
+                          InputKind::kSimilarity);
             }),
             ErrorKind::kTooLarge);
 }
@@ -113,9 +121,11 @@ TEST(TextInputs, StringsOnlyAndTokenIdsRefused) {
   EXPECT_FALSE(text_inputs("hello", "input").batch);
   EXPECT_TRUE(text_inputs(json::array({"a", "b"}), "input").batch);
   std::string msg;
-  EXPECT_EQ(kind_of([] { text_inputs(json::array({101, 2023, 102}), "input"); }, &msg), ErrorKind::kValidation);
+  EXPECT_EQ(kind_of([] { text_inputs(json::array({101, 2023, 102}), "input"); }, &msg),
+            ErrorKind::kValidation);
   EXPECT_NE(msg.find("token ids"), std::string::npos) << msg;
-  EXPECT_EQ(kind_of([] { text_inputs(json::array({json::array({1, 2})}), "input"); }, &msg), ErrorKind::kValidation);
+  EXPECT_EQ(kind_of([] { text_inputs(json::array({json::array({1, 2})}), "input"); }, &msg),
+            ErrorKind::kValidation);
   EXPECT_NE(msg.find("`input[0]` holds token ids"), std::string::npos) << msg;
   EXPECT_EQ(kind_of([] { text_inputs(nullptr, "input"); }, &msg), ErrorKind::kValidation);
   EXPECT_EQ(msg, "`input` is required");
@@ -142,7 +152,8 @@ TEST(PredictInputs, TeiForms) {
   EXPECT_EQ(batch.items[1], (json{{"text", "b"}, {"text_pair", "c"}}));
 
   EXPECT_EQ(kind_of([] { predict_inputs(json::array({"a", "b", "c"})); }), ErrorKind::kValidation);
-  EXPECT_EQ(kind_of([] { predict_inputs(json::array({json::array({"a", "b", "c"})})); }), ErrorKind::kValidation);
+  EXPECT_EQ(kind_of([] { predict_inputs(json::array({json::array({"a", "b", "c"})})); }),
+            ErrorKind::kValidation);
   EXPECT_EQ(kind_of([] { predict_inputs(json::array()); }), ErrorKind::kValidation);
   EXPECT_EQ(kind_of([] { predict_inputs(5); }), ErrorKind::kValidation);
 }
@@ -176,17 +187,24 @@ TEST(EmbedOptions, RootAndParametersAndDefaults) {
 
 TEST(EmbedOptions, BadValues) {
   std::string msg;
-  EXPECT_EQ(kind_of([] { embed_options(json{{"normalize", "yes"}}, true); }, &msg), ErrorKind::kValidation);
+  EXPECT_EQ(kind_of([] { embed_options(json{{"normalize", "yes"}}, true); }, &msg),
+            ErrorKind::kValidation);
   EXPECT_EQ(msg, "`normalize` must be a boolean");
   EXPECT_EQ(kind_of([] { embed_options(json{{"dimensions", 0}}, true); }), ErrorKind::kValidation);
-  EXPECT_EQ(kind_of([] { embed_options(json{{"dimensions", 2.5}}, true); }, &msg), ErrorKind::kValidation);
+  EXPECT_EQ(kind_of([] { embed_options(json{{"dimensions", 2.5}}, true); }, &msg),
+            ErrorKind::kValidation);
   EXPECT_EQ(msg, "`dimensions` must be an integer");
-  EXPECT_EQ(kind_of([] { embed_options(json{{"encoding_format", "int8"}}, true); }), ErrorKind::kValidation);
-  EXPECT_EQ(kind_of([] { embed_options(json{{"truncation_direction", "up"}}, true); }), ErrorKind::kValidation);
-  EXPECT_EQ(kind_of([] { embed_options(json{{"truncation_direction", "left"}}, true); }), ErrorKind::kValidation);
+  EXPECT_EQ(kind_of([] { embed_options(json{{"encoding_format", "int8"}}, true); }),
+            ErrorKind::kValidation);
+  EXPECT_EQ(kind_of([] { embed_options(json{{"truncation_direction", "up"}}, true); }),
+            ErrorKind::kValidation);
+  EXPECT_EQ(kind_of([] { embed_options(json{{"truncation_direction", "left"}}, true); }),
+            ErrorKind::kValidation);
   // Left is fine when nothing is truncated.
-  EXPECT_TRUE(embed_options(json{{"truncation_direction", "Left"}, {"truncate", false}}, true).truncate_left);
-  EXPECT_EQ(kind_of([] { embed_options(json{{"parameters", "x"}}, true); }), ErrorKind::kValidation);
+  EXPECT_TRUE(embed_options(json{{"truncation_direction", "Left"}, {"truncate", false}}, true)
+                  .truncate_left);
+  EXPECT_EQ(kind_of([] { embed_options(json{{"parameters", "x"}}, true); }),
+            ErrorKind::kValidation);
 }
 
 TEST(ShapeEmbedding, DimensionsThenNormalize) {
@@ -212,7 +230,8 @@ TEST(ShapeEmbedding, DimensionsThenNormalize) {
 TEST(Cosine, MatchesUtilCosSim) {
   EXPECT_FLOAT_EQ(cosine_similarity({1, 0}, {0, 1}), 0.0f);
   EXPECT_FLOAT_EQ(cosine_similarity({2, 0}, {5, 0}), 1.0f);
-  EXPECT_NEAR(cosine_similarity({1, 2, 3}, {4, 5, 6}), 32.0 / (std::sqrt(14.0) * std::sqrt(77.0)), 1e-7);
+  EXPECT_NEAR(cosine_similarity({1, 2, 3}, {4, 5, 6}), 32.0 / (std::sqrt(14.0) * std::sqrt(77.0)),
+              1e-7);
 }
 
 TEST(Base64, LittleEndianFloat32) {
@@ -253,9 +272,11 @@ TEST(PromptPrefix, SentenceTransformersPrompts) {
 }
 
 TEST(Shapes, ZeroShotList) {
-  const json out = zero_shot_list(
-      {{"sequence", "s"}, {"labels", {"urgent", "phone"}}, {"scores", {0.7, 0.3}}});
-  EXPECT_EQ(out, (json::array({{{"label", "urgent"}, {"score", 0.7}}, {{"label", "phone"}, {"score", 0.3}}})));
+  const json out =
+      zero_shot_list({{"sequence", "s"}, {"labels", {"urgent", "phone"}}, {"scores", {0.7, 0.3}}});
+  EXPECT_EQ(
+      out,
+      (json::array({{{"label", "urgent"}, {"score", 0.7}}, {{"label", "phone"}, {"score", 0.3}}})));
   EXPECT_EQ(kind_of([] { zero_shot_list(json::array()); }), ErrorKind::kGeneration);
 }
 

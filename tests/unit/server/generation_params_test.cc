@@ -59,36 +59,47 @@ TEST(TgiParameters, NullMembersCountAsAbsent) {
 }
 
 TEST(TgiParameters, ValidationMessagesAreTgis) {
-  EXPECT_EQ(tgi_error({{"temperature", -1}}), "Input validation error: `temperature` must be strictly positive");
-  EXPECT_EQ(tgi_error({{"temperature", 0}}), "Input validation error: `temperature` must be strictly positive");
+  EXPECT_EQ(tgi_error({{"temperature", -1}}),
+            "Input validation error: `temperature` must be strictly positive");
+  EXPECT_EQ(tgi_error({{"temperature", 0}}),
+            "Input validation error: `temperature` must be strictly positive");
   EXPECT_EQ(tgi_error({{"top_p", 2}}), "Input validation error: `top_p` must be > 0.0 and < 1.0");
   EXPECT_EQ(tgi_error({{"top_p", 1.0}}), "Input validation error: `top_p` must be > 0.0 and < 1.0");
-  EXPECT_EQ(tgi_error({{"typical_p", 0}}), "Input validation error: `typical_p` must be > 0.0 and < 1.0");
+  EXPECT_EQ(tgi_error({{"typical_p", 0}}),
+            "Input validation error: `typical_p` must be > 0.0 and < 1.0");
   EXPECT_EQ(tgi_error({{"top_k", 0}}), "Input validation error: `top_k` must be strictly positive");
   EXPECT_EQ(tgi_error({{"repetition_penalty", 0}}),
             "Input validation error: `repetition_penalty` must be strictly positive");
   EXPECT_EQ(tgi_error({{"frequency_penalty", 2.5}}),
             "Input validation error: `frequency_penalty` must be >= -2.0 and <= 2.0");
-  EXPECT_EQ(tgi_error({{"max_new_tokens", 0}}), "Input validation error: `max_new_tokens` must be strictly positive");
-  EXPECT_EQ(tgi_error({{"max_new_tokens", -3}}), "Input validation error: `max_new_tokens` must be strictly positive");
+  EXPECT_EQ(tgi_error({{"max_new_tokens", 0}}),
+            "Input validation error: `max_new_tokens` must be strictly positive");
+  EXPECT_EQ(tgi_error({{"max_new_tokens", -3}}),
+            "Input validation error: `max_new_tokens` must be strictly positive");
   EXPECT_EQ(tgi_error({{"stop", {"a", "b", "c", "d", "e"}}}),
             "Input validation error: `stop` supports up to 4 stop sequences. Given: 5");
   EXPECT_EQ(tgi_error({{"best_of", 2}, {"do_sample", true}}),
             "Input validation error: `best_of` != 1 is not allowed for this endpoint");
   EXPECT_EQ(tgi_error({{"best_of", 2}, {"do_sample", true}}, true),
             "Input validation error: `best_of` != 1 is not supported when streaming tokens");
-  EXPECT_EQ(tgi_error({{"top_n_tokens", 3}}), "Input validation error: `top_n_tokens` != 0 is not allowed for this endpoint");
+  EXPECT_EQ(tgi_error({{"top_n_tokens", 3}}),
+            "Input validation error: `top_n_tokens` != 0 is not allowed for this endpoint");
   EXPECT_EQ(tgi_error({{"decoder_input_details", true}}, true),
-            "Input validation error: `decoder_input_details` == true is not supported when streaming tokens");
+            "Input validation error: `decoder_input_details` == true is not supported when "
+            "streaming tokens");
   EXPECT_EQ(tgi_error({{"grammar", {{"type", "json"}, {"value", json::object()}}}}),
             "Input validation error: grammar is not supported");
-  EXPECT_EQ(tgi_error({{"temperature", "hot"}}), "Input validation error: `temperature` must be a number");
-  EXPECT_EQ(tgi_error({{"max_new_tokens", 2.5}}), "Input validation error: `max_new_tokens` must be an integer");
+  EXPECT_EQ(tgi_error({{"temperature", "hot"}}),
+            "Input validation error: `temperature` must be a number");
+  EXPECT_EQ(tgi_error({{"max_new_tokens", 2.5}}),
+            "Input validation error: `max_new_tokens` must be an integer");
   EXPECT_EQ(tgi_error({{"details", "yes"}}), "Input validation error: `details` must be a boolean");
-  EXPECT_EQ(tgi_error({{"seed", -1}}), "Input validation error: `seed` must be a non-negative integer");
+  EXPECT_EQ(tgi_error({{"seed", -1}}),
+            "Input validation error: `seed` must be a non-negative integer");
   EXPECT_EQ(tgi_error(json::array()), "Input validation error: `parameters` must be an object");
   // Accepted: top_n_tokens 0, best_of 1, decoder_input_details without streaming.
-  EXPECT_NO_THROW(parse_tgi_parameters({{"top_n_tokens", 0}, {"best_of", 1}, {"decoder_input_details", true}}, false));
+  EXPECT_NO_THROW(parse_tgi_parameters(
+      {{"top_n_tokens", 0}, {"best_of", 1}, {"decoder_input_details", true}}, false));
 }
 
 TEST(TgiParameters, AnyWarperTurnsSamplingOn) {
@@ -99,17 +110,22 @@ TEST(TgiParameters, AnyWarperTurnsSamplingOn) {
   EXPECT_TRUE(parse_tgi_parameters({{"top_p", 0.9}}, false).gen.do_sample);
   EXPECT_TRUE(parse_tgi_parameters({{"typical_p", 0.9}}, false).gen.do_sample);
   EXPECT_FALSE(parse_tgi_parameters({{"temperature", 1.0}}, false).gen.do_sample);
-  EXPECT_FALSE(parse_tgi_parameters({{"repetition_penalty", 1.2}, {"seed", 7}}, false).gen.do_sample);
-  const TgiRequest r = parse_tgi_parameters({{"temperature", 0.7}, {"top_k", 40}, {"seed", 42}}, false);
+  EXPECT_FALSE(
+      parse_tgi_parameters({{"repetition_penalty", 1.2}, {"seed", 7}}, false).gen.do_sample);
+  const TgiRequest r =
+      parse_tgi_parameters({{"temperature", 0.7}, {"top_k", 40}, {"seed", 42}}, false);
   EXPECT_DOUBLE_EQ(r.gen.temperature, 0.7);
   EXPECT_EQ(r.gen.top_k, 40);
   EXPECT_EQ(r.gen.seed, 42u);
 }
 
 TEST(TgiParameters, StopSequencesUnderEitherName) {
-  EXPECT_EQ(parse_tgi_parameters({{"stop", {"\n\n", ""}}}, false).gen.stop, std::vector<std::string>{"\n\n"});
-  EXPECT_EQ(parse_tgi_parameters({{"stop_sequences", {"END"}}}, false).gen.stop, std::vector<std::string>{"END"});
-  EXPECT_EQ(parse_tgi_parameters({{"stop", "END"}}, false).gen.stop, std::vector<std::string>{"END"});
+  EXPECT_EQ(parse_tgi_parameters({{"stop", {"\n\n", ""}}}, false).gen.stop,
+            std::vector<std::string>{"\n\n"});
+  EXPECT_EQ(parse_tgi_parameters({{"stop_sequences", {"END"}}}, false).gen.stop,
+            std::vector<std::string>{"END"});
+  EXPECT_EQ(parse_tgi_parameters({{"stop", "END"}}, false).gen.stop,
+            std::vector<std::string>{"END"});
 }
 
 TEST(TgiShapes, FinishReasonsAndTokens) {
@@ -120,9 +136,20 @@ TEST(TgiShapes, FinishReasonsAndTokens) {
   EXPECT_EQ(openai_finish_reason(FinishReason::kEos), "stop");
   EXPECT_EQ(openai_finish_reason(FinishReason::kStopString), "stop");
 
-  TokenEvent word{.id = 837, .text = " am", .token_text = "Ġam", .logprob = -0.5f, .special = false, .index = 0};
-  TokenEvent eos{.id = 2, .text = "", .token_text = "<|im_end|>", .logprob = -0.25f, .special = true, .index = 1};
-  EXPECT_EQ(tgi_token(word), json::parse(R"({"id": 837, "text": " am", "logprob": -0.5, "special": false})"));
+  TokenEvent word{.id = 837,
+                  .text = " am",
+                  .token_text = "Ġam",
+                  .logprob = -0.5f,
+                  .special = false,
+                  .index = 0};
+  TokenEvent eos{.id = 2,
+                 .text = "",
+                 .token_text = "<|im_end|>",
+                 .logprob = -0.25f,
+                 .special = true,
+                 .index = 1};
+  EXPECT_EQ(tgi_token(word),
+            json::parse(R"({"id": 837, "text": " am", "logprob": -0.5, "special": false})"));
   // A special token shows its own text; the generated text leaves it out.
   EXPECT_EQ(tgi_token(eos)["text"], "<|im_end|>");
   EXPECT_EQ(tgi_token(word, std::string(" am\xEF\xBF\xBD"))["text"], " am\xEF\xBF\xBD");
@@ -149,7 +176,7 @@ TEST(TgiShapes, FinishReasonsAndTokens) {
   EXPECT_EQ(prefill[2]["logprob"], -0.5);
 }
 
-// ---- OpenAI -----------------------------------------------------------------------------------------
+// ---- OpenAI -------------------------------------------------------------------------------------
 
 json chat(json extra = json::object()) {
   json body{{"model", "org/model"}, {"messages", {{{"role", "user"}, {"content", "Hi"}}}}};
@@ -168,13 +195,16 @@ TEST(ChatRequest, DefaultsSampleAtTemperatureOneAndTemperatureZeroIsGreedy) {
   EXPECT_EQ(r.gen.max_new_tokens, kDefaultMaxNewTokens);
   EXPECT_FALSE(r.stream);
   EXPECT_FALSE(r.logprobs);
-  const ChatRequest greedy = parse_chat_request(chat({{"temperature", 0}, {"max_tokens", 12}, {"seed", 5}}));
+  const ChatRequest greedy =
+      parse_chat_request(chat({{"temperature", 0}, {"max_tokens", 12}, {"seed", 5}}));
   EXPECT_FALSE(greedy.gen.do_sample);
   EXPECT_EQ(greedy.gen.max_new_tokens, 12);
   EXPECT_EQ(greedy.gen.seed, 5u);
   EXPECT_EQ(parse_chat_request(chat({{"max_completion_tokens", 7}})).gen.max_new_tokens, 7);
-  const ChatRequest s = parse_chat_request(
-      chat({{"stream", true}, {"stream_options", {{"include_usage", true}}}, {"stop", "\n"}, {"logprobs", true}}));
+  const ChatRequest s = parse_chat_request(chat({{"stream", true},
+                                                 {"stream_options", {{"include_usage", true}}},
+                                                 {"stop", "\n"},
+                                                 {"logprobs", true}}));
   EXPECT_TRUE(s.stream);
   EXPECT_TRUE(s.include_usage);
   EXPECT_TRUE(s.logprobs);
@@ -197,31 +227,47 @@ TEST(ChatRequest, MessagesBecomeTemplateInput) {
 
 TEST(ChatRequest, BadFieldsAreRejectedWithOpenAiMessages) {
   EXPECT_EQ(chat_error({{"temperature", -1}}),
-            "Invalid 'temperature': decimal below minimum value. Expected a value >= 0, but got -1 instead.");
+            "Invalid 'temperature': decimal below minimum value. Expected a value >= 0, but got -1 "
+            "instead.");
   EXPECT_EQ(chat_error({{"temperature", 2.5}}),
-            "Invalid 'temperature': decimal above maximum value. Expected a value <= 2, but got 2.5 instead.");
-  EXPECT_EQ(chat_error({{"top_p", 2}}),
-            "Invalid 'top_p': decimal above maximum value. Expected a value <= 1, but got 2 instead.");
+            "Invalid 'temperature': decimal above maximum value. Expected a value <= 2, but got "
+            "2.5 instead.");
+  EXPECT_EQ(
+      chat_error({{"top_p", 2}}),
+      "Invalid 'top_p': decimal above maximum value. Expected a value <= 1, but got 2 instead.");
   EXPECT_EQ(chat_error({{"max_tokens", -5}}),
-            "Invalid 'max_tokens': integer below minimum value. Expected a value >= 1, but got -5 instead.");
+            "Invalid 'max_tokens': integer below minimum value. Expected a value >= 1, but got -5 "
+            "instead.");
   EXPECT_NE(chat_error({{"n", 2}}).find("only n = 1 is supported"), std::string::npos);
-  EXPECT_NE(chat_error({{"stop", {"a", "b", "c", "d", "e"}}}).find("maximum length 4"), std::string::npos);
-  EXPECT_NE(chat_error({{"top_logprobs", 2}, {"logprobs", true}}).find("'top_logprobs' is not supported"),
+  EXPECT_NE(chat_error({{"stop", {"a", "b", "c", "d", "e"}}}).find("maximum length 4"),
             std::string::npos);
-  EXPECT_NE(chat_error({{"response_format", {{"type", "json_object"}}}}).find("'response_format' is not supported"),
+  EXPECT_NE(
+      chat_error({{"top_logprobs", 2}, {"logprobs", true}}).find("'top_logprobs' is not supported"),
+      std::string::npos);
+  EXPECT_NE(chat_error({{"response_format", {{"type", "json_object"}}}})
+                .find("'response_format' is not supported"),
             std::string::npos);
-  const json tools = json::parse(R"([{"type": "function", "function": {"name": "f", "parameters": {}}}])");
+  const json tools =
+      json::parse(R"([{"type": "function", "function": {"name": "f", "parameters": {}}}])");
   EXPECT_NE(chat_error({{"tools", tools}}).find("'tools' is not supported"), std::string::npos);
-  EXPECT_NE(chat_error({{"messages", json::array()}}).find("'messages' is required"), std::string::npos);
-  EXPECT_NE(chat_error({{"messages", {{{"content", "no role"}}}}}).find("'role'"), std::string::npos);
-  EXPECT_NE(chat_error({{"messages", json::parse(R"([{"role": "user", "content": [{"type": "image_url",
-      "image_url": {"url": "http://x/y.png"}}]}])")}})
-                .find("'image_url' are not supported"),
+  EXPECT_NE(chat_error({{"messages", json::array()}}).find("'messages' is required"),
             std::string::npos);
-  EXPECT_NE(chat_error({{"logit_bias", {{"50", 10}}}}).find("'logit_bias' is not supported"), std::string::npos);
+  EXPECT_NE(chat_error({{"messages", {{{"content", "no role"}}}}}).find("'role'"),
+            std::string::npos);
+  EXPECT_NE(
+      chat_error({{"messages", json::parse(R"([{"role": "user", "content": [{"type": "image_url",
+      "image_url": {"url": "http://x/y.png"}}]}])")}})
+          .find("'image_url' are not supported"),
+      std::string::npos);
+  EXPECT_NE(chat_error({{"logit_bias", {{"50", 10}}}}).find("'logit_bias' is not supported"),
+            std::string::npos);
   // What needs no support: tools switched off, a text response format, n = 1, empty logit_bias.
-  EXPECT_NO_THROW(parse_chat_request(chat({{"tools", tools}, {"tool_choice", "none"}, {"response_format", {{"type", "text"}}},
-                                           {"n", 1}, {"logit_bias", json::object()}, {"top_logprobs", 0}})));
+  EXPECT_NO_THROW(parse_chat_request(chat({{"tools", tools},
+                                           {"tool_choice", "none"},
+                                           {"response_format", {{"type", "text"}}},
+                                           {"n", 1},
+                                           {"logit_bias", json::object()},
+                                           {"top_logprobs", 0}})));
 }
 
 TEST(CompletionRequest, PromptsAndDefaults) {
@@ -229,37 +275,50 @@ TEST(CompletionRequest, PromptsAndDefaults) {
   EXPECT_EQ(one.prompts, std::vector<std::string>{"Once"});
   EXPECT_EQ(one.gen.max_new_tokens, kDefaultCompletionTokens);
   EXPECT_TRUE(one.gen.do_sample);
-  const CompletionRequest many = parse_completion_request(
-      {{"prompt", {"a", "b"}}, {"echo", true}, {"temperature", 0}, {"stream", true}, {"max_tokens", 3}});
+  const CompletionRequest many = parse_completion_request({{"prompt", {"a", "b"}},
+                                                           {"echo", true},
+                                                           {"temperature", 0},
+                                                           {"stream", true},
+                                                           {"max_tokens", 3}});
   EXPECT_EQ(many.prompts.size(), 2u);
   EXPECT_TRUE(many.echo);
   EXPECT_TRUE(many.stream);
   EXPECT_FALSE(many.gen.do_sample);
   EXPECT_EQ(many.gen.max_new_tokens, 3);
-  // @huggingface/inference forwards TGI parameters: do_sample false without a temperature is greedy.
-  EXPECT_FALSE(parse_completion_request({{"prompt", "x"}, {"do_sample", false}, {"top_k", 5}}).gen.do_sample);
+  // @huggingface/inference forwards TGI parameters: do_sample false without a temperature is
+  // greedy.
+  EXPECT_FALSE(parse_completion_request({{"prompt", "x"}, {"do_sample", false}, {"top_k", 5}})
+                   .gen.do_sample);
 
-  auto error = [](const json& body) { return validation_message([&] { parse_completion_request(body); }); };
-  EXPECT_NE(error({{"prompt", "x"}, {"suffix", "end"}}).find("'suffix' is not supported"), std::string::npos);
-  EXPECT_NE(error({{"prompt", {1, 2, 3}}}).find("token id prompts are not supported"), std::string::npos);
-  EXPECT_NE(error({{"prompt", "x"}, {"logprobs", 2}}).find("'logprobs' is not supported"), std::string::npos);
+  auto error = [](const json& body) {
+    return validation_message([&] { parse_completion_request(body); });
+  };
+  EXPECT_NE(error({{"prompt", "x"}, {"suffix", "end"}}).find("'suffix' is not supported"),
+            std::string::npos);
+  EXPECT_NE(error({{"prompt", {1, 2, 3}}}).find("token id prompts are not supported"),
+            std::string::npos);
+  EXPECT_NE(error({{"prompt", "x"}, {"logprobs", 2}}).find("'logprobs' is not supported"),
+            std::string::npos);
   EXPECT_NE(error({{"prompt", "x"}, {"best_of", 3}}).find("best_of = 1"), std::string::npos);
   EXPECT_NE(error(json::object()).find("'prompt' is required"), std::string::npos);
-  EXPECT_NE(error({{"prompt", std::vector<std::string>(kMaxClientBatchSize + 1, "p")}}).find("at most"),
-            std::string::npos);
+  EXPECT_NE(
+      error({{"prompt", std::vector<std::string>(kMaxClientBatchSize + 1, "p")}}).find("at most"),
+      std::string::npos);
 }
 
 TEST(OpenAiShapes, LogprobAndIds) {
-  const TokenEvent e{.id = 5, .text = "é", .token_text = "é", .logprob = -1.5f, .special = false, .index = 0};
-  EXPECT_EQ(openai_logprob(e),
-            json::parse(R"({"token": "é", "logprob": -1.5, "bytes": [195, 169], "top_logprobs": []})"));
+  const TokenEvent e{
+      .id = 5, .text = "é", .token_text = "é", .logprob = -1.5f, .special = false, .index = 0};
+  EXPECT_EQ(
+      openai_logprob(e),
+      json::parse(R"({"token": "é", "logprob": -1.5, "bytes": [195, 169], "top_logprobs": []})"));
   const std::string a = random_id("chatcmpl-"), b = random_id("chatcmpl-");
   EXPECT_EQ(a.rfind("chatcmpl-", 0), 0u);
   EXPECT_EQ(a.size(), 9u + 24u);
   EXPECT_NE(a, b);
 }
 
-// ---- StopTrimmer -----------------------------------------------------------------------------------
+// ---- StopTrimmer --------------------------------------------------------------------------------
 
 TEST(StopTrimmer, CutsBeforeTheStopSequence) {
   StopTrimmer t({"\nUser:"});
@@ -311,7 +370,7 @@ TEST(StopTrimmer, PiecesReleaseWhatTheWholeTextReleases) {
   EXPECT_EQ(t.feed(text) + t.finish(), "ab\xC3\xA9 ");
 }
 
-// ---- Engine requests -------------------------------------------------------------------------------
+// ---- Engine requests ----------------------------------------------------------------------------
 
 TEST(FitPrompt, TruncatesAndChecksLengths) {
   std::vector<int64_t> ids = {1, 2, 3, 4, 5, 6};
@@ -320,10 +379,12 @@ TEST(FitPrompt, TruncatesAndChecksLengths) {
   std::vector<int64_t> long_ids(12, 7);
   EXPECT_EQ(validation_message([&] { fit_prompt(long_ids, std::nullopt, 10); }),
             "Input validation error: `inputs` must have less than 10 tokens. Given: 12");
-  EXPECT_EQ(validation_message([&] { fit_prompt(long_ids, 0, 10); }),
-            "Input validation error: `truncate` must be strictly positive and less than 10. Given: 0");
-  EXPECT_EQ(validation_message([&] { fit_prompt(long_ids, 11, 10); }),
-            "Input validation error: `truncate` must be strictly positive and less than 10. Given: 11");
+  EXPECT_EQ(
+      validation_message([&] { fit_prompt(long_ids, 0, 10); }),
+      "Input validation error: `truncate` must be strictly positive and less than 10. Given: 0");
+  EXPECT_EQ(
+      validation_message([&] { fit_prompt(long_ids, 11, 10); }),
+      "Input validation error: `truncate` must be strictly positive and less than 10. Given: 11");
   fit_prompt(long_ids, 10, 10);
   EXPECT_EQ(long_ids.size(), 10u);
   std::vector<int64_t> empty;
@@ -374,7 +435,6 @@ TEST(MakeConfig, KeepsTheModelsTokensAndReplacesItsStrategy) {
   EXPECT_DOUBLE_EQ(c.temperature, 0.5);
   EXPECT_DOUBLE_EQ(c.top_p, 0.8);
   EXPECT_EQ(c.top_k, 0);
-
 }
 
 }  // namespace

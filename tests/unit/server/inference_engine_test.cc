@@ -19,6 +19,7 @@ namespace {
 using namespace std::chrono_literals;
 using testing::GatedPipeline;
 using testing::kModels;
+namespace fs = std::filesystem;
 
 std::shared_ptr<const Pipeline> load_pipeline(const std::string& task, const std::string& model) {
   auto p = pipeline(task, kModels / model);
@@ -215,6 +216,15 @@ TEST(EncoderQueueTest, OversizedInputIsAValidationError) {
   EXPECT_TRUE(queue.run({}, json::object(), kNeverGone).empty());
 }
 
+TEST(EncoderQueueTest, AThrowingBatchCallbackFailsNothing) {
+  auto real = load_pipeline("text-classification", "bert-tiny-sentiment");
+  QueueOptions opts;
+  opts.on_batch = [](size_t, double) { throw std::runtime_error("metrics broke"); };
+  EncoderQueue queue(real, opts);
+  EXPECT_EQ(queue.run({"fine"}, json::object(), kNeverGone)[0], real->run("fine"));
+  EXPECT_EQ(queue.run({"again"}, json::object(), kNeverGone)[0], real->run("again"));
+}
+
 // ---- GenerationEngine ------------------------------------------------------------------------
 
 class GenerationEngineTest : public ::testing::Test {
@@ -342,6 +352,7 @@ TEST_F(GenerationEngineTest, ConcurrentRequestsEqualGenerateAlone) {
     EXPECT_NE(outcomes[i].finish_reason, generation::FinishReason::kNone);
   }
   size_t widest = 0;
+  std::lock_guard lock(mu);
   for (const auto& [kind, size] : steps) widest = std::max(widest, size);
   EXPECT_GT(widest, 1u) << "no step ran two requests together";
   EXPECT_EQ(engine.running(), 0u);
@@ -461,6 +472,16 @@ TEST_F(GenerationEngineTest, ValidationErrors) {
   EXPECT_EQ(o.finish_reason, generation::FinishReason::kLength);
 }
 
+TEST_F(GenerationEngineTest, AThrowingBatchCallbackFailsNothing) {
+  GenerationOptions opts;
+  opts.on_batch = [](const char*, size_t, double) { throw std::runtime_error("metrics broke"); };
+  GenerationEngine engine(lm_, opts);
+  const auto p = prompt("Still fine");
+  GenerationHandle h = engine.submit(p, greedy(5));
+  std::vector<TokenEvent> events;
+  EXPECT_EQ(drain(h, &events).tokens, alone(p, greedy(5)));
+}
+
 TEST_F(GenerationEngineTest, SamplingDrawsAndReportsASeed) {
   GenerationEngine engine(lm_, GenerationOptions{});
   generation::GenerationConfig c = greedy(6);
@@ -477,6 +498,48 @@ TEST_F(GenerationEngineTest, SamplingDrawsAndReportsASeed) {
   const GenerationOutcome o2 = drain(again, &e2);
   EXPECT_EQ(o2.seed, o.seed);
   EXPECT_EQ(o2.tokens, o.tokens);
+}
+
+// The real SmolLM2-135M-Instruct GGUF (scripts/setup): a served chat reply streams exactly the
+// chat pipeline's sentence, ends on the end-of-turn token (special, no text) with reason eos.
+TEST(GgufGenerationEngine, ServedChatReplyIsThePipelinesReply) {
+  const fs::path gguf = fs::path(MLHUB_MODELS_DIR) / "SmolLM2-135M-Instruct.Q4_1.gguf";
+  ASSERT_TRUE(fs::exists(gguf)) << gguf << " is missing: run scripts/setup";
+  auto lm = LanguageModel::load(gguf);
+  ASSERT_TRUE(lm.ok()) << lm.status().to_string();
+  const json messages = json::array(
+      {{{"role", "user"}, {"content", "What is the capital of France? Answer briefly."}}});
+  auto ids = (*lm)->chat_prompt(messages);
+  ASSERT_TRUE(ids.ok());
+  GenerationEngine engine(*lm, GenerationOptions{});
+  generation::GenerationConfig c = (*lm)->pipeline_config();
+  c.do_sample = false;
+  c.max_new_tokens = 32;
+  GenerationHandle h = engine.submit(*ids, c);
+  std::vector<TokenEvent> events;
+  const auto deadline = std::chrono::steady_clock::now() + 120s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (auto e = h.next(100ms)) {
+      events.push_back(std::move(*e));
+    } else if (h.finished()) {
+      break;
+    }
+  }
+  ASSERT_TRUE(h.finished());
+  const GenerationOutcome o = h.outcome();
+  EXPECT_EQ(o.text, "The capital of France is Paris.");
+  EXPECT_EQ(o.finish_reason, generation::FinishReason::kEos);
+  ASSERT_FALSE(events.empty());
+  EXPECT_TRUE(events.back().special);
+  EXPECT_EQ(events.back().token_text, "<|im_end|>");
+  EXPECT_EQ(events.back().text, "");
+  std::string text;
+  for (const TokenEvent& e : events) text += e.text;
+  EXPECT_EQ(text, o.text);
+  EXPECT_EQ(o.text, (*lm)->text_after_prompt(*ids, o.tokens));
+  auto chat = pipeline("chat", gguf);
+  ASSERT_TRUE(chat.ok());
+  EXPECT_EQ((*chat)->run(messages, {{"do_sample", false}, {"max_new_tokens", 32}})["content"], o.text);
 }
 
 }  // namespace
