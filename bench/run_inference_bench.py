@@ -41,8 +41,13 @@ per request at POST /models/{id}/embed (TEI's route), 1 / 8 / 32 clients, max(--
 rate. No peer here: sentence-transformers in-process is not a server, and no embedding server
 is packaged for this machine, so the figures stand alone.
 
+The chat rows' "batch" is mlhub's mean decode batch (sequences per decode step, from
+tgi_batch_next_size{method="decode"}); llama-cpp-python decodes one sequence at a time.
+Each row also shows the CPU the server process and the Python client used over the row's wall
+time, in cores (server/client, out of the machine's nproc), and the server's peak VmRSS.
+
 Bounded: fixed request counts, a fixed overload window, timeouts on every request; servers are
-killed at exit. Everything is on loopback; the client (Python) shares the machine's cores with
+killed at exit. Everything is on loopback; the client (Python, asyncio, bench/inference_load.py) shares the machine's cores with
 the server, the same way for both servers. Ratios are mlhub / llama (> 1: mlhub faster for
 rates, slower for latencies). The JSON result goes to --json, or bench/results/inference.json
 when git ignores that path, else stdout.
@@ -242,43 +247,61 @@ def reset_peak_rss(pid):
         return False
 
 
-def overload(make, rate, seconds, drain_s, pid):
+def overload(url, make, rate, seconds, drain_s, pid):
     """The open loop at `rate`, with the server's memory before, during (peak VmRSS sampled every
     0.25 s, and VmHWM since a reset) and after."""
     rss_before = proc_memory_kb(pid)[0] / 1024
     reset = reset_peak_rss(pid)
-    over = summarize(asyncio.run(open_loop(make, rate, seconds, drain_s, pid)))
+    over = summarize(asyncio.run(open_loop(url, make, rate, seconds, drain_s, pid)))
     rss_after, hwm = proc_memory_kb(pid)
     over.update(rate=rate, rss_before_mb=rss_before, rss_after_mb=rss_after / 1024,
                 vm_hwm_phase_mb=hwm / 1024 if reset else None)
     return over
 
 
-def chat_workload(name, url, route, headers, extra_body, pid, a):
-    """Closed-loop levels, then the open loop at twice the best rate, on one chat server."""
+def chat_workload(name, url, route, headers, extra_body, pid, a, batches=None):
+    """Closed-loop levels, then the open loop at twice the best rate, on one chat server.
+    batches() -> (sum, count) of the server's decode batch sizes, where it reports them."""
     def make(client, i):
         body = {"messages": [{"role": "user", "content": PROMPTS[i % len(PROMPTS)]}], "max_tokens": 64,
                 "temperature": 0, "stream": True, **extra_body}
-        return chat_request(client, url + route, headers, body, i % len(PROMPTS), timeout_s=120)
+        return chat_request(client, route, headers, body, i % len(PROMPTS), timeout_s=120)
 
     out = {"levels": {}}
     # Warm-up: the model is loaded (mlhub loads it on first use) and every prompt's greedy reply
     # recorded once, to compare the two servers' texts.
     t = time.perf_counter()
-    warm = asyncio.run(closed_loop(make, 1, len(PROMPTS), pid))
+    warm = asyncio.run(closed_loop(url, make, 1, len(PROMPTS), pid))
     out["warmup_s"] = time.perf_counter() - t
     bad = [r.error for r in warm.results if r.status != 200]
     if bad:
         raise RuntimeError(f"{name} chat warm-up failed: {bad[:3]}")
     out["replies"] = {r.prompt: r.text for r in warm.results}
+    # Tokens are counted as streamed content events; check that against the server's own count
+    # (usage.completion_tokens of the same request, not streamed) and text.
+    body = {"messages": [{"role": "user", "content": PROMPTS[0]}], "max_tokens": 64, "temperature": 0, **extra_body}
+    whole = httpx.post(url + route, headers=headers, json=body, timeout=120).json()
+    first = next(r for r in warm.results if r.prompt == 0)
+    out["token_check"] = {"streamed_events": first.tokens, "usage_completion_tokens": whole["usage"]["completion_tokens"],
+                          "same_text": whole["choices"][0]["message"]["content"] == first.text}
+    def mean_batch(before):
+        if not batches:
+            return None
+        after = batches()
+        return (after[0] - before[0]) / (after[1] - before[1]) if after[1] > before[1] else None
+
     for c in a.chat_levels:
         n = max(a.chat_requests, 3 * c)
-        run = asyncio.run(closed_loop(make, c, n, pid))
+        before = batches() if batches else None
+        run = asyncio.run(closed_loop(url, make, c, n, pid))
         out["levels"][c] = summarize(run)
+        out["levels"][c]["mean_batch_size"] = mean_batch(before)
         print_row(name, f"{c} clients", out["levels"][c], chat=True)
     best = max(v["rps"] for v in out["levels"].values())
     rate = 2 * best
-    over = overload(make, rate, a.overload_seconds, 60, pid)
+    before = batches() if batches else None
+    over = overload(url, make, rate, a.overload_seconds, 60, pid)
+    over["mean_batch_size"] = mean_batch(before)
     out["overload"] = over
     print_row(name, f"open {rate:.2f}/s", over, chat=True)
     return out
@@ -292,20 +315,20 @@ def embed_workload(url, route, headers, pid, a, metrics_url, model):
             raise ValueError(f"not one 384-dim embedding: {str(body)[:80]}")
 
     def make(client, i):
-        return json_request(client, url + route, headers, {"inputs": texts[i % len(texts)]}, i, 60, check)
+        return json_request(client, route, headers, {"inputs": texts[i % len(texts)]}, i, 60, check)
 
     def batches():
         text = httpx.get(metrics_url, timeout=10).text
         return metric_sum_count(text, "tgi_batch_next_size", {"model": model, "method": "encoder"})
 
     out = {"levels": {}}
-    warm = asyncio.run(closed_loop(make, 1, 8, pid))
+    warm = asyncio.run(closed_loop(url, make, 1, 8, pid))
     bad = [r.error for r in warm.results if r.status != 200]
     if bad:
         raise RuntimeError(f"embeddings warm-up failed: {bad[:3]}")
     for c in a.embed_levels:
         before = batches()
-        run = asyncio.run(closed_loop(make, c, max(a.embed_requests, 20 * c), pid))
+        run = asyncio.run(closed_loop(url, make, c, max(a.embed_requests, 20 * c), pid))
         after = batches()
         row = summarize(run)
         row["batches"] = after[1] - before[1]
@@ -314,7 +337,7 @@ def embed_workload(url, route, headers, pid, a, metrics_url, model):
         print_row("mlhub", f"{c} clients", row, chat=False)
     rate = 2 * max(v["rps"] for v in out["levels"].values())
     before = batches()
-    over = overload(make, rate, a.overload_seconds, 30, pid)
+    over = overload(url, make, rate, a.overload_seconds, 30, pid)
     after = batches()
     over["batches"] = after[1] - before[1]
     over["mean_batch_size"] = (after[0] - before[0]) / over["batches"] if over["batches"] else None
@@ -330,9 +353,9 @@ def fmt(v, spec):
 
 
 def print_header(chat):
-    extra = f" {'tok/s':>7s} {'TTFT p50':>9s} {'TTFT p99':>9s}" if chat else f" {'batch':>6s}"
-    print(f"   {'server':6s} {'load':>14s} {'req':>5s} {'ok':>5s} {'req/s':>8s}{extra} {'p50 ms':>8s} {'p99 ms':>8s}"
-          f" {'RSS MB':>7s}  other statuses")
+    extra = f" {'tok/s':>7s} {'TTFT p50':>9s} {'TTFT p99':>9s}" if chat else ""
+    print(f"   {'server':6s} {'load':>14s} {'req':>5s} {'ok':>5s} {'req/s':>8s}{extra} {'batch':>6s} {'p50 ms':>8s} {'p99 ms':>8s}"
+          f" {'RSS MB':>7s} {'cores':>11s}  other statuses")
 
 
 def print_row(who, load, r, chat):
@@ -340,9 +363,10 @@ def print_row(who, load, r, chat):
     if r["unfinished"]:
         others["unfinished"] = r["unfinished"]
     extra = (f" {r['tokens_per_s']:7.1f} {fmt(r['ttft_p50_ms'], '9.0f')} {fmt(r['ttft_p99_ms'], '9.0f')}" if chat
-             else f" {fmt(r.get('mean_batch_size'), '6.1f')}")
+             else "") + f" {fmt(r.get('mean_batch_size'), '6.1f')}"
     print(f"   {who:6s} {load:>14s} {r['requests']:5d} {r['ok']:5d} {r['rps']:8.2f}{extra} {fmt(r['p50_ms'], '8.0f')}"
-          f" {fmt(r['p99_ms'], '8.0f')} {r['rss_max_mb']:7.0f}  {others or ''}", flush=True)
+          f" {fmt(r['p99_ms'], '8.0f')} {r['rss_max_mb']:7.0f} {r['server_cores']:5.2f}/{r['client_cores']:4.2f}"
+          f"  {others or ''}", flush=True)
 
 
 def memory_note(o):
@@ -410,7 +434,9 @@ def main():
             print(f"\nchat: SmolLM2-135M-Instruct Q4_1, {len(PROMPTS)} prompts, greedy, max_tokens 64, streamed; "
                   f"closed loop, then open loop at 2x the best rate for {a.overload_seconds:.0f} s (+60 s drain)")
             print_header(chat=True)
-            m = chat_workload("mlhub", url, f"/models/{chat_id}/v1/chat/completions", auth, {}, proc.pid, a)
+            decode = lambda: metric_sum_count(httpx.get(f"{url}/metrics", timeout=10).text, "tgi_batch_next_size",  # noqa: E731
+                                              {"model": chat_id, "method": "decode"})
+            m = chat_workload("mlhub", url, f"/models/{chat_id}/v1/chat/completions", auth, {}, proc.pid, a, decode)
             m["alive_after"] = alive(proc, url, f"/api/models/{chat_id}")
             lproc, lurl, lcmd = start_llama(a.threads, llama_log)
             result["llama_cmd"] = " ".join(lcmd)
@@ -420,6 +446,10 @@ def main():
             ll["alive_after"] = alive(lproc, lurl, "/v1/models")
             lproc.terminate()
             same = sum(1 for i, t in m["replies"].items() if ll["replies"].get(i) == t)
+            for who, r in (("mlhub", m), ("llama", ll)):
+                t = r["token_check"]
+                print(f"   {who}: prompt 0 streamed as {t['streamed_events']} content events; not streamed: "
+                      f"usage.completion_tokens {t['usage_completion_tokens']}, same text: {t['same_text']}")
             result["chat"] = {"mlhub": m, "llama": ll, "ratios_mlhub_llama": ratios(m, ll), "same_replies": same}
             print(f"   same greedy reply on both servers: {same} of {len(PROMPTS)} prompts (different Q4_1 kernels "
                   f"and activation rounding can pick a different token where two are close)")
