@@ -219,9 +219,9 @@ Response error_response(ApiFamily family, const InferenceError& error) {
 
 // ---- shared helpers -----------------------------------------------------------------------------
 
-Response json_reply(int status, const json& body) {
-  return Response::json(status, body.dump(-1, ' ', false, json::error_handler_t::replace));
-}
+std::string json_text(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+Response json_reply(int status, const json& body) { return Response::json(status, json_text(body)); }
 
 int64_t count_characters(const std::string& text) {
   int64_t n = 0;

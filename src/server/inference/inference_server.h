@@ -121,6 +121,8 @@ Response tgi_info(RouteContext& ctx);
 
 // ---- shared helpers for the routes (inference_server.cc) -------------------------------------
 
+// Compact JSON text; invalid UTF-8 in strings becomes U+FFFD instead of throwing.
+std::string json_text(const nlohmann::json& j);
 // A JSON response with the usual inference headers.
 Response json_reply(int status, const nlohmann::json& body);
 // Adds TGI's metering headers (x-compute-type, x-compute-time, x-compute-characters,

@@ -21,9 +21,6 @@ namespace {
 using gen::CancelGuard;
 using gen::Running;
 
-std::string dump(const json& j) {
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
-}
 
 // TGI's `POST /` returns the prompt with the new text for text-generation models (and models
 // without a pipeline_tag), and only the new text otherwise (router/src/server.rs,
@@ -113,10 +110,10 @@ struct TgiStream {
     } catch (const InferenceError& e) {
       // TGI's mid-stream error event; the HTTP status (200) is already sent.
       call->status = error_status(ApiFamily::kTgi, e.kind);
-      send(dump(json{{"error", e.what()}, {"error_type", "generation"}}));
+      send(json_text(json{{"error", e.what()}, {"error_type", "generation"}}));
     } catch (const std::exception& e) {
       call->status = 500;
-      send(dump(json{{"error", std::string("generation failed: ") + e.what()},
+      send(json_text(json{{"error", std::string("generation failed: ") + e.what()},
                      {"error_type", "generation"}}));
     }
   }
@@ -125,7 +122,7 @@ struct TgiStream {
     std::optional<TokenEvent> held;
     std::string streamed;
     const bool completed = gen::wait_all(*runs, call->gone, [&](size_t, const TokenEvent& e) {
-      if (held && !send(dump(event(*held, std::nullopt)))) return false;
+      if (held && !send(json_text(event(*held, std::nullopt)))) return false;
       streamed += e.text;
       held = e;
       return true;
@@ -147,7 +144,7 @@ struct TgiStream {
                              {"input_length", input_length},
                              {"seed", sampled ? json(out.seed) : json(nullptr)}};
     }
-    if (!send(dump(last))) gen::record_client_left(*call, *runs);
+    if (!send(json_text(last))) gen::record_client_left(*call, *runs);
   }
 };
 

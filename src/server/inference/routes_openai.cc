@@ -20,9 +20,6 @@ namespace {
 using gen::CancelGuard;
 using gen::Running;
 
-std::string dump(const json& j) {
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
-}
 
 // What every chunk and answer of one request repeats.
 struct Envelope {
@@ -135,10 +132,10 @@ void guarded(Call& call, std::vector<Running>& runs, const SendFn& send,
     body();
   } catch (const InferenceError& e) {
     call.status = error_status(ApiFamily::kOpenAi, e.kind);
-    send(dump(stream_error(e)));
+    send(json_text(stream_error(e)));
   } catch (const std::exception& e) {
     call.status = 500;
-    send(dump(stream_error(
+    send(json_text(stream_error(
         InferenceError(ErrorKind::kGeneration, std::string("generation failed: ") + e.what()))));
   }
 }
@@ -169,7 +166,7 @@ struct ChatStream {
                                         {"logprobs", std::move(lp)},
                                         {"finish_reason", std::move(finish_reason)}}}));
     if (include_usage) c["usage"] = nullptr;
-    return send(dump(c));
+    return send(json_text(c));
   }
 
   void run(const SendFn& send) const {
@@ -190,7 +187,7 @@ struct ChatStream {
     const std::string rest = text->finish(out);
     if (!rest.empty() && !chunk(send, json{{"content", rest}}, nullptr, nullptr)) return;
     if (!chunk(send, json::object(), text->finish_reason(out), nullptr)) return;
-    if (include_usage && !send(dump(usage_chunk(env, *call)))) return;
+    if (include_usage && !send(json_text(usage_chunk(env, *call)))) return;
     send("[DONE]");
   }
 };
@@ -244,7 +241,7 @@ struct CompletionStream {
                                         {"logprobs", nullptr},
                                         {"finish_reason", std::move(finish_reason)}}}));
     if (include_usage) c["usage"] = nullptr;
-    return send(dump(c));
+    return send(json_text(c));
   }
 
   void run(const SendFn& send) const {
@@ -265,7 +262,7 @@ struct CompletionStream {
       if (!rest.empty() && !chunk(send, i, rest, nullptr)) return;
       if (!chunk(send, i, "", text.finish_reason(out))) return;
     }
-    if (include_usage && !send(dump(usage_chunk(env, *call)))) return;
+    if (include_usage && !send(json_text(usage_chunk(env, *call)))) return;
     send("[DONE]");
   }
 };
