@@ -39,6 +39,7 @@ struct ServeOptions {
   size_t max_queued_requests = 256;  // per model
   size_t max_batch_tokens = 16384;   // encoder batches
   size_t max_running_sequences = 16; // generation batch
+  double max_wait_seconds = 30;      // generation: refuse (429) a request estimated to wait longer
 };
 
 // Opens (creating on first start) the data folder. On first start creates the user `admin`

@@ -37,6 +37,9 @@ Runner add_serve_command(CLI::App& app) {
   cmd->add_option("--max-batch-tokens", opts->max_batch_tokens, "Tokens per encoder batch at most (default 16384)");
   cmd->add_option("--max-running", opts->max_running_sequences,
                   "Sequences generated together per model at most (default 16)");
+  cmd->add_option("--max-wait", opts->max_wait_seconds,
+                  "Generation: answer 429 at once to a request estimated to wait longer than this many "
+                  "seconds for a slot (default 30; 0 = queue up to --max-queue)");
   return [opts, data] {
     if (!opts->remote_hub.empty() && !opts->inference_only) {
       std::cerr << "mlhub serve: --hub needs --inference-only (this server's own hub serves its own models)\n";

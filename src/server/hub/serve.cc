@@ -35,6 +35,7 @@ inference::InferenceOptions inference_options(const ServeOptions& o) {
   io.manager.queue.max_batch_tokens = o.max_batch_tokens;
   io.manager.generation.max_queued_requests = o.max_queued_requests;
   io.manager.generation.max_running = o.max_running_sequences;
+  io.manager.generation.max_wait_seconds = o.max_wait_seconds;
   io.meter.allow_anonymous = o.allow_anonymous_inference;
   io.meter.default_plan = o.default_plan;
   if (!o.remote_hub.empty()) {

@@ -144,6 +144,12 @@ struct GenerationOptions {
   size_t max_queued_requests = 256;  // waiting + running; beyond: kOverloaded
   size_t max_running = 16;           // sequences in one step at most (the rest wait)
   int64_t max_input_tokens = 0;      // 0 = the model's max_positions() - 1
+  // A new request that would wait longer than this for a slot is refused at once (kOverloaded,
+  // Retry-After) instead of queueing: the wait is estimated from the requests ahead of it and
+  // the mean time a finished request held its slot (once 4 requests finished). Under sustained
+  // overload this answers 429 within seconds, where the queue limit alone would let clients wait
+  // minutes first. 0 = no limit.
+  double max_wait_seconds = 30;
   // Called by the engine's thread after each step: kind "prefill" (the step ran new prompts) or
   // "decode", with the sequences in the step and its seconds. Must be cheap and thread-safe.
   std::function<void(const char* kind, size_t size, double seconds)> on_batch;

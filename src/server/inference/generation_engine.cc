@@ -94,6 +94,10 @@ struct GenerationEngine::Impl {
   std::deque<std::shared_ptr<State>> waiting;  // under mu
   size_t running_count = 0;                    // under mu: requests admitted and not finished
   bool stopping = false;
+  // Under mu: the mean seconds a finished request held its slot (exponential moving average)
+  // and how many requests it has seen; the basis of submit()'s wait estimate.
+  double slot_seconds = 0;
+  size_t slot_samples = 0;
 
   std::map<uint64_t, std::shared_ptr<State>> running;  // the engine thread's
   std::thread thread;
@@ -149,9 +153,14 @@ void GenerationEngine::Impl::end(State& s, std::optional<InferenceError> err) {
   s.streamer.reset();
   if (s.counted) {
     // Before the request shows as finished, so a caller that saw it finish never sees it run.
+    const double held = ms_between(s.admitted, Clock::now()) / 1000.0;
     std::lock_guard lock(mu);
     --running_count;
     s.counted = false;
+    if (s.request != 0 && !s.cancel_requested) {
+      slot_seconds = slot_samples == 0 ? held : 0.8 * slot_seconds + 0.2 * held;
+      ++slot_samples;
+    }
   }
   s.finish(std::move(err));
 }
@@ -407,6 +416,20 @@ GenerationHandle GenerationEngine::submit(std::vector<int64_t> prompt,
       throw InferenceError(ErrorKind::kOverloaded,
                            fmt::format("Model is overloaded: {} requests are in flight", in_flight),
                            1);
+    }
+    // Every slot busy: this request waits for the requests ahead of it, max_running at a time.
+    if (impl_->options.max_wait_seconds > 0 && impl_->slot_samples >= 4 &&
+        impl_->running_count >= impl_->options.max_running) {
+      const double rounds = std::ceil(static_cast<double>(impl_->waiting.size() + 1) /
+                                      static_cast<double>(std::max<size_t>(1, impl_->options.max_running)));
+      const double wait = rounds * impl_->slot_seconds;
+      if (wait > impl_->options.max_wait_seconds) {
+        throw InferenceError(ErrorKind::kOverloaded,
+                             fmt::format("Model is overloaded: {} requests are waiting, about {:.0f} s "
+                                         "before a new one would start (the limit is {:.0f} s)",
+                                         impl_->waiting.size(), wait, impl_->options.max_wait_seconds),
+                             static_cast<int>(std::ceil(wait - impl_->options.max_wait_seconds)));
+      }
     }
     impl_->waiting.push_back(state);
     impl_->cv.notify_all();

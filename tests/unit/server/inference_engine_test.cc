@@ -440,6 +440,46 @@ TEST_F(GenerationEngineTest, FullEngineIsOverloaded) {
   EXPECT_EQ(drain(b, &eb).finish_reason, generation::FinishReason::kCancelled);
 }
 
+// Under overload the engine refuses a request it could only start after max_wait_seconds,
+// instead of queueing it up to max_queued_requests: the estimate is the requests ahead times
+// the mean time a finished request held its slot.
+TEST_F(GenerationEngineTest, ARequestThatWouldWaitTooLongIsRefusedAtOnce) {
+  GenerationOptions opts;
+  opts.max_queued_requests = 100;
+  opts.max_running = 1;
+  opts.max_wait_seconds = 1e-6;  // any measurable wait is too long
+  GenerationEngine engine(lm_, opts);
+  generation::GenerationConfig c = greedy(4);
+  // Until 4 requests finished there is no estimate: queueing behind a running one is allowed.
+  for (int i = 0; i < 4; ++i) {
+    std::vector<TokenEvent> events;
+    GenerationHandle h = engine.submit(prompt("warm up " + std::to_string(i)), c);
+    EXPECT_EQ(drain(h, &events).finish_reason, generation::FinishReason::kLength);
+  }
+  generation::GenerationConfig long_config = greedy(300);
+  long_config.eos_token_id.clear();
+  GenerationHandle a = engine.submit(prompt("one"), long_config);
+  std::vector<TokenEvent> ea;
+  while (ea.empty()) {  // `a` holds the only slot
+    if (auto e = a.next(1s)) ea.push_back(std::move(*e));
+  }
+  try {
+    engine.submit(prompt("two"), c);
+    ADD_FAILURE() << "a request that must wait was queued";
+  } catch (const InferenceError& e) {
+    EXPECT_EQ(e.kind, ErrorKind::kOverloaded);
+    EXPECT_GE(e.retry_after_seconds, 1);
+    EXPECT_NE(std::string(e.what()).find("before a new one would start"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(engine.queued(), 0u);
+  a.cancel();
+  EXPECT_EQ(drain(a, &ea).finish_reason, generation::FinishReason::kCancelled);
+  // With a free slot nothing waits, so nothing is refused.
+  std::vector<TokenEvent> eb;
+  GenerationHandle b = engine.submit(prompt("three"), c);
+  EXPECT_EQ(drain(b, &eb).finish_reason, generation::FinishReason::kLength);
+}
+
 TEST_F(GenerationEngineTest, ValidationErrors) {
   GenerationOptions opts;
   opts.max_input_tokens = 4;
