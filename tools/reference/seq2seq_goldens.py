@@ -41,6 +41,7 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
+import tokenizers  # noqa: E402
 import torch  # noqa: E402
 import transformers  # noqa: E402
 from safetensors.torch import save_file  # noqa: E402
@@ -213,6 +214,12 @@ def make_case(name, spec, out_dir):
     model.eval()
 
     inputs = [tok(prefix + t).input_ids for t in TEXTS]
+    # What the shared tokenizer.json gives (tokenizers library), for the C++ side, which reads
+    # tokenizer.json: equal to input_ids except for marian, whose fixture's tokenizer.json is a
+    # different conversion from its vocab.joint.spm + vocab.json (what MarianTokenizer uses).
+    fast = tokenizers.Tokenizer.from_file(
+        os.path.join(SHARED, "data", "tokenizers", tok_folder, "tokenizer.json"))
+    json_ids = [fast.encode(prefix + t).ids for t in TEXTS]
     tensors, greedy, gaps, texts_out, beams = {}, [], [], [], []
     with torch.no_grad():
         for i, ids in enumerate(inputs):
@@ -239,6 +246,7 @@ def make_case(name, spec, out_dir):
         "case": name, "transformers": transformers.__version__, "class": model_cls,
         "saved_dtype": "bfloat16", "tokenizer": f"shared/data/tokenizers/{tok_folder}",
         "tokenizer_class": tok_cls, "prefix": prefix, "texts": TEXTS, "input_ids": inputs,
+        "tokenizer_json_ids": json_ids, "tokenizer_json_matches": json_ids == inputs,
         "greedy": {"config": {"max_new_tokens": NEW_TOKENS}, "sequences": greedy,
                    "decoded": texts_out, "min_top2_gap": gaps},
         "beam": beams,
