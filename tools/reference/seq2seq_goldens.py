@@ -20,8 +20,9 @@ one randomised body.
 tokenizer.json / vocab files are NOT committed (1-2 MB each): tests take them from
 ../shared/data/tokenizers/<case.json "tokenizer">; the small tokenizer_config.json (and
 special_tokens_map.json) written by transformers are committed next to the model.
-mBART is skipped: its tokenizer (sentencepiece, 250k pieces + language codes) is not available
-offline, and a random 250k-row embedding would not fit the size budget.
+mBART's tokenizer (sentencepiece, 250k pieces + language codes) is not available offline: the
+mbart case has a 256-id vocabulary, language codes at 250-253 and ids laid out as mbart-50's
+tokenizer does, with no pipeline or decoded text.
 
     ~/.cache/mlhub/pyenv/bin/python tools/reference/seq2seq_goldens.py [--only CASE]...
 
@@ -82,6 +83,16 @@ MARIAN_COMMON = dict(vocab_size=32001, d_model=D_MODEL, encoder_layers=LAYERS,
                      forced_eos_token_id=0, scale_embedding=True, activation_function="swish",
                      bad_words_ids=[[32000]])  # as opus-mt configs: never generate <pad>
 
+# mBART-50 style: pre-norm layers, a final layer norm on encoder and decoder, layernorm_embedding,
+# scale_embedding, learned positions offset 2; the last ids of the (small, untokenized) vocabulary
+# stand for language codes, the decoder starts with </s> and forces the target language first.
+MBART_LANGS = {"en_XX": 250, "de_DE": 251, "fr_XX": 252, "ro_RO": 253}
+MBART_COMMON = dict(vocab_size=256, d_model=32, encoder_layers=LAYERS, decoder_layers=LAYERS,
+                    encoder_attention_heads=4, decoder_attention_heads=4, encoder_ffn_dim=64,
+                    decoder_ffn_dim=64, max_position_embeddings=128, scale_embedding=True,
+                    bos_token_id=0, pad_token_id=1, eos_token_id=2, decoder_start_token_id=2,
+                    forced_bos_token_id=MBART_LANGS["de_DE"], forced_eos_token_id=2)
+
 # As in the real t5-small config.json (lengths shortened): the summarization and translation
 # pipelines take prefix and generation settings from here.
 T5_TASK_PARAMS = {
@@ -104,6 +115,7 @@ CASES = {
                 "t5-small", "T5TokenizerFast", T5_PREFIX, ()),
     "bart": ("BartConfig", "BartForConditionalGeneration", BART_COMMON,
              "roberta-base", "BartTokenizerFast", "", ("summarization",)),
+    "mbart": ("MBartConfig", "MBartForConditionalGeneration", MBART_COMMON, None, None, "", ()),
     "marian": ("MarianConfig", "MarianMTModel", MARIAN_COMMON,
                "marian-nmt", "MarianTokenizer", "", ("translation",)),
 }
@@ -192,6 +204,54 @@ def run_pipeline(task, model, tok, texts):
             "calls": records}
 
 
+def generate_all(model, inputs):
+    """Encoder states, greedy (with the smallest top-2 gap) and the two beam searches."""
+    tensors, greedy, gaps, beams = {}, [], [], []
+    with torch.no_grad():
+        for i, ids in enumerate(inputs):
+            x = torch.tensor([ids])
+            enc = model.get_encoder()(input_ids=x, attention_mask=torch.ones_like(x))
+            tensors[f"encoder.{i}"] = enc.last_hidden_state[0].float().contiguous()
+            out = model.generate(x, attention_mask=torch.ones_like(x), do_sample=False,
+                                 num_beams=1, max_new_tokens=NEW_TOKENS, output_scores=True,
+                                 return_dict_in_generate=True)
+            greedy.append(out.sequences[0].tolist())
+            gaps.append(min(top_gap(s[0]) for s in out.scores))
+        for ids in inputs[:2]:
+            x = torch.tensor([ids])
+            beams.append(beam(model, x, num_beams=4, num_return_sequences=2,
+                              max_new_tokens=NEW_TOKENS, length_penalty=2.0,
+                              early_stopping=False))
+            beams.append(beam(model, x, num_beams=4, num_return_sequences=2,
+                              max_new_tokens=NEW_TOKENS, length_penalty=0.5,
+                              no_repeat_ngram_size=2, early_stopping=True))
+    return tensors, greedy, gaps, beams
+
+
+def make_untokenized(name, model_cls, model, folder, seed):
+    """mBART without its tokenizer: ids as mbart-50's tokenizer lays them out."""
+    g = torch.Generator().manual_seed(seed + 1)
+    src = MBART_LANGS["en_XX"]
+    inputs = [[src] + torch.randint(4, MBART_LANGS["en_XX"], (n,), generator=g).tolist() + [2]
+              for n in (11, 17, 3)]
+    tensors, greedy, gaps, beams = generate_all(model, inputs)
+    save_file(tensors, os.path.join(folder, "reference.safetensors"))
+    case = {
+        "case": name, "transformers": transformers.__version__, "class": model_cls,
+        "saved_dtype": "bfloat16", "tokenizer": None, "language_codes": MBART_LANGS,
+        "note": "no mBART tokenizer offline: ids generated as mbart-50 lays them out, "
+                "[src_lang] tokens </s>; decoder starts with </s> (2), forced BOS = tgt_lang",
+        "input_ids": inputs,
+        "greedy": {"config": {"max_new_tokens": NEW_TOKENS}, "sequences": greedy,
+                   "min_top2_gap": gaps},
+        "beam": beams,
+    }
+    with open(os.path.join(folder, "case.json"), "w") as f:
+        json.dump(case, f, indent=1)
+        f.write("\n")
+    print(f"{name}: min gap {min(gaps):.2e}, greedy {greedy[0]}")
+
+
 def make_case(name, spec, out_dir):
     config_cls, model_cls, kwargs, tok_folder, tok_cls, prefix, tasks = spec
     seed = sum(ord(c) for c in name)
@@ -203,8 +263,9 @@ def make_case(name, spec, out_dir):
     folder = os.path.join(out_dir, name)
     shutil.rmtree(folder, ignore_errors=True)
     model.to(torch.bfloat16).save_pretrained(folder, safe_serialization=True)
-    tok = load_tokenizer(tok_folder, tok_cls)
-    tok.save_pretrained(folder)
+    tok = load_tokenizer(tok_folder, tok_cls) if tok_folder else None
+    if tok:
+        tok.save_pretrained(folder)
     # Only the small configs are committed; the vocabularies come from ../shared.
     for f in os.listdir(folder):
         if f not in ("config.json", "generation_config.json", "model.safetensors",
@@ -213,6 +274,8 @@ def make_case(name, spec, out_dir):
     model = getattr(transformers, model_cls).from_pretrained(folder, dtype=torch.float32)
     model.eval()
 
+    if tok is None:
+        return make_untokenized(name, model_cls, model, folder, seed)
     inputs = [tok(prefix + t).input_ids for t in TEXTS]
     # What the shared tokenizer.json gives (tokenizers library), for the C++ side, which reads
     # tokenizer.json: equal to input_ids except for marian, whose fixture's tokenizer.json is a
@@ -220,27 +283,8 @@ def make_case(name, spec, out_dir):
     fast = tokenizers.Tokenizer.from_file(
         os.path.join(SHARED, "data", "tokenizers", tok_folder, "tokenizer.json"))
     json_ids = [fast.encode(prefix + t).ids for t in TEXTS]
-    tensors, greedy, gaps, texts_out, beams = {}, [], [], [], []
-    with torch.no_grad():
-        for i, ids in enumerate(inputs):
-            x = torch.tensor([ids])
-            enc = model.get_encoder()(input_ids=x, attention_mask=torch.ones_like(x))
-            tensors[f"encoder.{i}"] = enc.last_hidden_state[0].float().contiguous()
-            out = model.generate(x, attention_mask=torch.ones_like(x), do_sample=False,
-                                 num_beams=1, max_new_tokens=NEW_TOKENS, output_scores=True,
-                                 return_dict_in_generate=True)
-            seq = out.sequences[0].tolist()
-            greedy.append(seq)
-            gaps.append(min(top_gap(s[0]) for s in out.scores))
-            texts_out.append(tok.decode(seq, skip_special_tokens=True))
-        for ids in inputs[:2]:
-            x = torch.tensor([ids])
-            beams.append(beam(model, x, num_beams=4, num_return_sequences=2,
-                              max_new_tokens=NEW_TOKENS, length_penalty=2.0,
-                              early_stopping=False))
-            beams.append(beam(model, x, num_beams=4, num_return_sequences=2,
-                              max_new_tokens=NEW_TOKENS, length_penalty=0.5,
-                              no_repeat_ngram_size=2, early_stopping=True))
+    tensors, greedy, gaps, beams = generate_all(model, inputs)
+    texts_out = [tok.decode(seq, skip_special_tokens=True) for seq in greedy]
     save_file(tensors, os.path.join(folder, "reference.safetensors"))
     case = {
         "case": name, "transformers": transformers.__version__, "class": model_cls,
