@@ -103,6 +103,11 @@ struct Route {
   bool needs_body = true;
 };
 
+// One entry of OpenAI's GET /v1/models list.
+json model_object(const std::string& repo_id) {
+  return {{"id", repo_id}, {"object", "model"}, {"created", 0}, {"owned_by", repo_id.substr(0, repo_id.find('/'))}};
+}
+
 std::optional<Route> match(const Request& req) {
   const auto seg = http::split_path(req.path);
   const bool post = req.method == "POST", get = req.method == "GET";
@@ -268,10 +273,8 @@ Call::Call(InferenceServer& s, ApiFamily f, std::string r) : server(s), family(f
 Call::~Call() { finish(status); }
 
 ServedModel& Call::acquire(const std::string& task_name) {
-  const auto t0 = Clock::now();
   model = server.models().acquire(info, task_name);
   task = task_name;
-  load_ms = ms_since(t0);
   return *model;
 }
 
@@ -311,9 +314,8 @@ struct InferenceServer::Impl {
 InferenceServer::InferenceServer(hub::HubServer& hub, InferenceOptions options)
     : hub_(hub), impl_(std::make_unique<Impl>()) {
   impl_->remote = options.remote_hub;
-  Metrics* metrics = nullptr;
   metrics_ = std::make_unique<Metrics>();
-  metrics = metrics_.get();
+  Metrics* metrics = metrics_.get();
   if (!options.manager.on_batch) {
     options.manager.on_batch = [metrics](const std::string& model, const char* kind, size_t size, double seconds) {
       metrics->batch(model, kind, size, seconds);
@@ -398,9 +400,7 @@ std::optional<Response> InferenceServer::handle(Request& req) {
     if (route->name == "models" && route->model.empty()) {
       // GET /v1/models (router style): the models this server has loaded.
       json data = json::array();
-      for (const auto& m : models_->loaded()) {
-        data.push_back({{"id", m.repo_id}, {"object", "model"}, {"created", 0}, {"owned_by", m.repo_id.substr(0, m.repo_id.find('/'))}});
-      }
+      for (const auto& m : models_->loaded()) data.push_back(model_object(m.repo_id));
       call->status = 200;
       return json_reply(200, json{{"object", "list"}, {"data", data}});
     }
@@ -442,11 +442,7 @@ std::optional<Response> InferenceServer::handle(Request& req) {
     } else if (n == "health") {
       res.status = 200;
     } else if (n == "models") {
-      res = json_reply(200, json{{"object", "list"},
-                                 {"data", json::array({{{"id", call->info.repo_id},
-                                                        {"object", "model"},
-                                                        {"created", 0},
-                                                        {"owned_by", call->info.repo_id.substr(0, call->info.repo_id.find('/'))}}})}});
+      res = json_reply(200, json{{"object", "list"}, {"data", json::array({model_object(call->info.repo_id)})}});
     }
     for (const auto& h : call->admission.headers) res.set(h.first, h.second);
     call->status = res.status;

@@ -73,7 +73,7 @@ class Call {
   std::function<bool()> gone;          // the client hung up (Request::gone)
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
   store::UsageRecord usage;   // routes fill input_characters, input_tokens, output_tokens
-  double queue_ms = 0, inference_ms = 0, load_ms = 0;
+  double queue_ms = 0, inference_ms = 0;
   bool admitted = false;      // admission succeeded: usage is recorded against it
   int status = 200;           // the response status, recorded when the call ends
 

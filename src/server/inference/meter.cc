@@ -45,14 +45,7 @@ std::pair<int64_t, int64_t> month_of(int64_t t) {
   return {start, static_cast<int64_t>(timegm(&tm))};
 }
 
-std::string day_string(int64_t t) {
-  const std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[16];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
-  return buf;
-}
+std::string day_string(int64_t t) { return hub::iso_date(t).substr(0, 10); }  // YYYY-MM-DD
 
 // Whole seconds until `when`, at least 1 (a Retry-After of 0 invites a tight retry loop).
 int seconds_until(SteadyClock::time_point when, SteadyClock::time_point now) {

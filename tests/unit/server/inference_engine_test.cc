@@ -29,15 +29,7 @@ std::shared_ptr<const Pipeline> load_pipeline(const std::string& task, const std
 
 const std::function<bool()> kNeverGone = [] { return false; };
 
-ErrorKind kind_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const InferenceError& e) {
-    return e.kind;
-  }
-  ADD_FAILURE() << "no InferenceError thrown";
-  return ErrorKind::kGeneration;
-}
+using testing::kind_of;
 
 // ---- EncoderQueue ------------------------------------------------------------------------------
 

@@ -8,13 +8,16 @@
 #include <atomic>
 #include <condition_variable>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "mlhub/pipelines.h"
+#include "server/inference/engine.h"
 
 namespace mlhub::inference::testing {
 
@@ -38,6 +41,17 @@ inline const fs::path& llama_folder() {
     return d;
   }();
   return dir;
+}
+
+// The kind of the InferenceError `fn` throws (a test failure when it throws none).
+inline ErrorKind kind_of(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const InferenceError& e) {
+    return e.kind;
+  }
+  ADD_FAILURE() << "no InferenceError thrown";
+  return ErrorKind::kGeneration;
 }
 
 // Delegates to a real pipeline; while closed, run_batch waits (so requests pile up in the

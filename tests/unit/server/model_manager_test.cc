@@ -66,15 +66,7 @@ struct Fixture {
   }
 };
 
-ErrorKind kind_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const InferenceError& e) {
-    return e.kind;
-  }
-  ADD_FAILURE() << "no InferenceError thrown";
-  return ErrorKind::kGeneration;
-}
+using testing::kind_of;
 
 TEST(ModelManagerTest, ConcurrentAcquiresLoadOnce) {
   Fixture f(1000);
