@@ -10,6 +10,7 @@ import json
 import os
 import re
 import select
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -33,7 +34,7 @@ class Hub:
             [str(MLHUB), "serve", "--data", str(data), "--host", "127.0.0.1", "--port", "0", *extra_args],
             stdout=subprocess.PIPE, stderr=self.log)
         try:
-            line = self._wait_listening(timeout=30)
+            line = self._wait_listening(timeout=120)
         except BaseException:
             self.proc.kill()
             self.proc.wait(timeout=10)
@@ -58,8 +59,18 @@ class Hub:
                     break
             elif self.proc.poll() is not None:
                 break
-        raise AssertionError(f"{MLHUB} serve did not start (exit {self.proc.poll()}): {seen!r}; "
-                             f"log: {(self.data.parent / 'server.log').read_bytes()[-2000:]!r}")
+        raise AssertionError(f"{MLHUB} serve did not start in {timeout} s (exit {self.proc.poll()}): {seen!r}; "
+                             f"log: {(self.data.parent / 'server.log').read_bytes()[-2000:]!r}\n"
+                             f"threads:\n{self._backtraces()}")
+
+    def _backtraces(self) -> str:
+        """Where a server that is still running stands (gdb's backtrace of every thread), for a
+        start-up that timed out: once seen in CI under load, never reproduced here."""
+        if self.proc.poll() is not None or not shutil.which("gdb"):
+            return "(no gdb or no process)"
+        out = subprocess.run(["gdb", "-p", str(self.proc.pid), "-batch", "-ex", "thread apply all bt 20"],
+                             capture_output=True, text=True, timeout=60)
+        return out.stdout[-6000:]
 
     def cli(self, *args) -> str:
         out = subprocess.run([str(MLHUB), *args, "--data", str(self.data)], capture_output=True, text=True, timeout=30)
