@@ -143,6 +143,12 @@ struct GenerationConfig {
   std::vector<int64_t> eos_token_id;
   std::optional<int64_t> pad_token_id;
   std::optional<int64_t> bos_token_id;
+  // Encoder-decoder models: ForcedBOSTokenLogitsProcessor (the first generated token) and
+  // ForcedEOSTokenLogitsProcessor (the token at max_length - 1), and the decoder's first token
+  // (unset: the model's config.json decoder_start_token_id).
+  std::optional<int64_t> forced_bos_token_id;
+  std::vector<int64_t> forced_eos_token_id;
+  std::optional<int64_t> decoder_start_token_id;
   std::vector<std::string> stop_strings;  // needs GenerateOptions::tokenizer
   std::optional<uint64_t> seed;           // sampling RNG seed; unset = random
 
@@ -201,9 +207,11 @@ class LogitsProcessorList {
 // transformers' _get_logits_processor order: RepetitionPenalty, (presence/frequency: ours),
 // NoRepeatNGram, NoBadWords, MinLength, MinNewTokensLength, then with do_sample Temperature,
 // TopK, TopP, MinP, Typical. `min_length` is the resolved total length (resolved_min_length);
-// min_new_tokens is applied through it. Throws mlhub::Error(kInvalidArgument) on values
-// transformers' constructors reject.
-LogitsProcessorList build_logits_processors(const GenerationConfig& config, int64_t min_length);
+// min_new_tokens is applied through it. ForcedBOS / ForcedEOS come after MinNewTokens, as
+// transformers orders them; ForcedEOS needs the resolved total `max_length`. Throws
+// mlhub::Error(kInvalidArgument) on values transformers' constructors reject.
+LogitsProcessorList build_logits_processors(const GenerationConfig& config, int64_t min_length,
+                                            int64_t max_length = 0);
 
 // The single processors, for tests and custom lists. min_tokens_to_keep as transformers'.
 std::unique_ptr<LogitsProcessor> make_repetition_penalty(double penalty);
@@ -212,6 +220,10 @@ std::unique_ptr<LogitsProcessor> make_no_repeat_ngram(int64_t ngram_size);
 std::unique_ptr<LogitsProcessor> make_no_bad_words(std::vector<std::vector<int64_t>> bad_words_ids,
                                                    std::vector<int64_t> eos_token_id);
 std::unique_ptr<LogitsProcessor> make_min_length(int64_t min_length, std::vector<int64_t> eos);
+// Position 1 (the first token after a one-token decoder prompt) / position max_length - 1: every
+// score -inf but the forced token's, which becomes 0.
+std::unique_ptr<LogitsProcessor> make_forced_bos(int64_t bos_token_id);
+std::unique_ptr<LogitsProcessor> make_forced_eos(int64_t max_length, std::vector<int64_t> eos);
 std::unique_ptr<LogitsProcessor> make_temperature(double temperature);
 std::unique_ptr<LogitsProcessor> make_top_k(int64_t top_k, int64_t min_tokens_to_keep = 1);
 std::unique_ptr<LogitsProcessor> make_top_p(double top_p, int64_t min_tokens_to_keep = 1);
@@ -346,8 +358,10 @@ class Generator {
 
   // Queues a prompt (non-empty, or empty with bos_token_id set) with its own config. Returns the
   // request id. kInvalidArgument for a bad config, stop_strings without a tokenizer, or ids
-  // outside the vocabulary.
-  Result<uint64_t> add(std::vector<int64_t> prompt, const GenerationConfig& config);
+  // outside the vocabulary. Encoder-decoder models: `cross` is the source (every cache of the
+  // request decodes from it) and the prompt is the decoder's start, e.g. {decoder_start_token_id}.
+  Result<uint64_t> add(std::vector<int64_t> prompt, const GenerationConfig& config,
+                       std::shared_ptr<const models::CrossMemory> cross = nullptr);
   // Finishes a request now (kCancelled); its result stays available through take().
   void cancel(uint64_t request);
   // One forward over every running request. Returns one event per running greedy/sampling
@@ -370,5 +384,21 @@ Result<std::vector<GenerationResult>> generate(const models::DecoderModel& model
                                                const std::vector<std::vector<int64_t>>& prompts,
                                                const GenerationConfig& config,
                                                const GenerateOptions& options = {});
+
+// Encoder-decoder generation, as transformers' generate() on a *ForConditionalGeneration model:
+// each source (token ids, eos included as the tokenizer adds it) is encoded (sources are
+// batched through the encoder), and decoding starts from config.decoder_start_token_id (else the
+// model's). Lengths count decoder tokens including the start token, so max_new_tokens N gives
+// at most N tokens after it. GeneratedSequence::tokens holds the generated tokens only (not the
+// start token). Same batching guarantees as generate().
+Result<std::vector<GenerationResult>> generate_seq2seq(const models::Seq2SeqModel& model,
+                                                       const std::vector<std::vector<int64_t>>& sources,
+                                                       const GenerationConfig& config,
+                                                       const GenerateOptions& options = {});
+// The encoder half of generate_seq2seq: each source's CrossMemory, for Generator::add (the
+// server's continuous batching). Sources are batched through the encoder by length.
+// kInvalidArgument for an empty source or one longer than the model's max_source_positions().
+Result<std::vector<std::shared_ptr<const models::CrossMemory>>> encode_sources(
+    const models::Seq2SeqModel& model, const std::vector<std::vector<int64_t>>& sources);
 
 }  // namespace mlhub::generation

@@ -118,6 +118,16 @@ std::vector<std::string> supported_model_types();
 // time, bit for bit), prompts of different lengths need no padding, and sequences can join and
 // leave a running batch between steps (continuous batching).
 
+// Encoder-decoder models: what every decoder layer's cross-attention reads of one source, the
+// keys and values of the source tokens, computed once per source (Seq2SeqModel::cross_memory)
+// and shared, read-only, by every cache that decodes from it (the beams of a search included).
+struct CrossMemory {
+  int64_t length = 0;  // source tokens
+  int64_t width = 0;   // K (and V) features per token and layer: heads x head_dim
+  std::vector<std::vector<float>> keys, values;  // per decoder layer, [length, width] token-major
+  size_t bytes() const { return 2 * keys.size() * static_cast<size_t>(length * width) * sizeof(float); }
+};
+
 // The keys and values one sequence has seen, per layer, token-major: layer l holds
 // [length, kv_heads * head_dim] floats for K and for V (rotary already applied to K). Grows as
 // tokens are appended. Owned by the caller; a model's forward() appends to it.
@@ -135,8 +145,11 @@ class KvCache {
   size_t bytes() const;                        // memory held
   // Drops tokens past `length` (<= length()).
   void truncate(int64_t length);
-  // A deep copy (beam search forks a sequence).
+  // A deep copy (beam search forks a sequence); the cross memory is shared, not copied.
   KvCache clone() const;
+  // Encoder-decoder models: the source this sequence decodes from (null for decoder-only models).
+  void set_cross(std::shared_ptr<const CrossMemory> memory) { cross_ = std::move(memory); }
+  const CrossMemory* cross() const { return cross_.get(); }
 
   // For models: makes room for `n` more tokens in every layer and returns the row where they
   // start (the current length); commit(tokens) then publishes them, with their ids, once every
@@ -157,6 +170,7 @@ class KvCache {
   std::vector<int64_t> tokens_;
   int64_t length_ = 0;
   int64_t capacity_ = 0;
+  std::shared_ptr<const CrossMemory> cross_;
 };
 
 // One sequence of a decoder batch: `tokens` (at least one) are appended after the cache's
@@ -200,5 +214,44 @@ struct DecoderLoadOptions {
 // file (its metadata gives the config). kUnimplemented for an unknown architecture.
 Result<std::unique_ptr<DecoderModel>> load_decoder(const std::filesystem::path& path,
                                                    const DecoderLoadOptions& options = {});
+
+// ---- Encoder-decoder (sequence-to-sequence) models ----------------------------------------
+//
+// T5 (and v1.1 / flan-t5), BART, mBART and Marian, one file each in src/models/. The encoder runs
+// once per source (encode); each source's cross-attention keys and values are computed once
+// (cross_memory) and attached to the decoder caches that decode from it (KvCache::set_cross);
+// the decoder is then an ordinary DecoderModel, so generation (greedy, sampling, beam search,
+// continuous batching) drives it unchanged, with the decoder start token as the prompt.
+class Seq2SeqModel : public DecoderModel {
+ public:
+  // Runs the encoder over a right-padded batch: last_hidden_state [B, S, d_model] (rows past a
+  // source's attention mask are padding and meaningless). hidden_states with
+  // options.output_hidden_states, as transformers' encoder_hidden_states.
+  virtual EncoderOutput encode(const EncoderInput& input, const ForwardOptions& options = {}) const = 0;
+  // The cross-attention keys and values of every decoder layer for one source; `states` is that
+  // source's encoder output without padding, [S, d_model] (or [1, S, d_model]).
+  virtual std::shared_ptr<const CrossMemory> cross_memory(const Tensor& states) const = 0;
+  // DecoderModel::forward runs decoder steps: every sequence's cache must carry a CrossMemory
+  // (kInvalidArgument otherwise); the logits are transformers' lm_logits (T5's d_model^-0.5
+  // rescale when the head is tied, BART / Marian's final_logits_bias included).
+
+  // config.json's decoder_start_token_id (T5: pad, BART: eos, Marian: pad).
+  int64_t decoder_start_token_id() const { return decoder_start_token_id_; }
+  // The longest source the encoder takes (learned positions), or 0 when unbounded (T5).
+  int64_t max_source_positions() const { return max_source_positions_; }
+
+ protected:
+  int64_t decoder_start_token_id_ = 0;
+  int64_t max_source_positions_ = 0;
+};
+
+// Loads an encoder-decoder model (config.json + safetensors / .bin) from a Hugging Face folder:
+// model_type t5, bart, mbart or marian with its *ForConditionalGeneration / *MTModel weights.
+// kUnimplemented for another model_type, kInvalidArgument for missing weights (unless
+// allow_missing), io errors as io reports them.
+Result<std::unique_ptr<Seq2SeqModel>> load_seq2seq(const std::filesystem::path& folder,
+                                                   const LoadOptions& options = {});
+// The model_type values load_seq2seq knows.
+std::vector<std::string> supported_seq2seq_types();
 
 }  // namespace mlhub::models

@@ -119,11 +119,15 @@ void rotary_(Tensor& x, int num_heads, std::span<const int64_t> positions,
 // [kv_len, num_kv_heads * head_dim], row stride kv_stride floats), the last q_rows of which
 // belong to the new tokens: query row i sits at position kv_len - q_rows + i and sees keys
 // 0..that position (causal).
+// Optional additive scores (T5's relative position bias): `bias` holds [num_heads, q_rows,
+// kv_len] floats (head h, query row t, key j at bias[(h * q_rows + t) * kv_len + j]), added after
+// scaling.
 struct CachedAttentionSequence {
   int64_t q_row0 = 0, q_rows = 0;
   const float* k = nullptr;
   const float* v = nullptr;
   int64_t kv_len = 0;
+  const float* bias = nullptr;
 };
 struct CachedAttentionParams {
   int num_heads = 0, num_kv_heads = 0;  // grouped-query attention: num_heads % num_kv_heads == 0
@@ -131,8 +135,12 @@ struct CachedAttentionParams {
   float scale = 1.0f;
   int64_t sliding_window = 0;  // > 0: a query sees only the last sliding_window keys (itself incl.)
   float softcap = 0.0f;        // > 0: scores = tanh(scores / softcap) * softcap (Gemma 2)
+  // false: every query row sees all kv_len keys (encoder-decoder cross-attention, where the keys
+  // are the source's and kv_len need not cover the query rows).
+  bool causal = true;
 };
-// Causal attention of q [N, num_heads * head_dim] (F32) against each sequence's keys and values.
+// Attention of q [N, num_heads * head_dim] (F32) against each sequence's keys and values, causal
+// unless params.causal is false.
 // Returns [N, num_heads * head_dim]. Row results depend only on the row's sequence (batched equals
 // alone) and equal the full-sequence forward bit for bit (masked keys weigh exactly 0).
 Tensor cached_attention(const Tensor& q, std::span<const CachedAttentionSequence> sequences,

@@ -66,7 +66,7 @@ class BeamSearch final : public Search {
     running_scores_.assign(num_beams_, 0.0f);
     for (size_t b = 1; b < num_beams_; ++b) running_scores_[b] = kMask;
     slots_.resize(num_beams_);
-    prefill_cache_ = model.new_cache();
+    prefill_cache_ = ctx_->new_cache(model);
   }
 
   void collect(std::vector<models::DecoderSequence>& batch) override {

@@ -107,6 +107,12 @@ bool apply_key(GenerationConfig& c, const std::string& key, const json& v) {
     c.pad_token_id = null ? std::nullopt : std::optional<int64_t>(get_int(v, key));
   } else if (key == "bos_token_id") {
     c.bos_token_id = null ? std::nullopt : std::optional<int64_t>(get_int(v, key));
+  } else if (key == "forced_bos_token_id") {
+    c.forced_bos_token_id = null ? std::nullopt : std::optional<int64_t>(get_int(v, key));
+  } else if (key == "forced_eos_token_id") {
+    c.forced_eos_token_id = null ? std::vector<int64_t>{} : get_int_list(v, key);
+  } else if (key == "decoder_start_token_id") {
+    c.decoder_start_token_id = null ? std::nullopt : std::optional<int64_t>(get_int(v, key));
   } else if (key == "stop_strings") {
     c.stop_strings.clear();
     if (v.is_string()) {
@@ -263,6 +269,11 @@ json GenerationConfig::to_json() const {
   }
   j["pad_token_id"] = opt(pad_token_id);
   j["bos_token_id"] = opt(bos_token_id);
+  j["forced_bos_token_id"] = opt(forced_bos_token_id);
+  j["forced_eos_token_id"] = forced_eos_token_id.empty()       ? json(nullptr)
+                             : forced_eos_token_id.size() == 1 ? json(forced_eos_token_id[0])
+                                                               : json(forced_eos_token_id);
+  j["decoder_start_token_id"] = opt(decoder_start_token_id);
   j["stop_strings"] = stop_strings.empty() ? json(nullptr) : json(stop_strings);
   j["seed"] = opt(seed);
   return j;

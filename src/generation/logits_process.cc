@@ -172,6 +172,29 @@ class MinLength final : public LogitsProcessor {
   std::vector<int64_t> eos_;
 };
 
+// ForcedBOSTokenLogitsProcessor / ForcedEOSTokenLogitsProcessor: at one length every score
+// becomes -inf but the forced token's (or the eos ids'), which become 0.
+class ForcedTokens final : public LogitsProcessor {
+ public:
+  ForcedTokens(int64_t at_length, std::vector<int64_t> tokens, bool eos)
+      : at_length_(at_length), tokens_(std::move(tokens)), eos_(eos) {}
+  void apply(const SequenceView& seq, std::span<float> scores) const override {
+    if (static_cast<int64_t>(seq.tokens.size()) != at_length_) return;
+    std::fill(scores.begin(), scores.end(), kNegInf);
+    for (int64_t t : tokens_) {
+      if (in_vocab(t, scores.size())) scores[t] = 0.0f;
+    }
+  }
+  std::string_view name() const override {
+    return eos_ ? "ForcedEOSTokenLogitsProcessor" : "ForcedBOSTokenLogitsProcessor";
+  }
+
+ private:
+  int64_t at_length_;
+  std::vector<int64_t> tokens_;
+  bool eos_;
+};
+
 class Temperature final : public LogitsProcessor {
  public:
   explicit Temperature(double t) : t_(static_cast<float>(t)) {
@@ -339,6 +362,12 @@ std::unique_ptr<LogitsProcessor> make_min_length(int64_t min_length, std::vector
 std::unique_ptr<LogitsProcessor> make_temperature(double temperature) {
   return std::make_unique<Temperature>(temperature);
 }
+std::unique_ptr<LogitsProcessor> make_forced_bos(int64_t bos_token_id) {
+  return std::make_unique<ForcedTokens>(1, std::vector<int64_t>{bos_token_id}, false);
+}
+std::unique_ptr<LogitsProcessor> make_forced_eos(int64_t max_length, std::vector<int64_t> eos) {
+  return std::make_unique<ForcedTokens>(max_length - 1, std::move(eos), true);
+}
 std::unique_ptr<LogitsProcessor> make_top_k(int64_t top_k, int64_t min_tokens_to_keep) {
   return std::make_unique<TopK>(top_k, min_tokens_to_keep);
 }
@@ -352,7 +381,8 @@ std::unique_ptr<LogitsProcessor> make_typical(double mass, int64_t min_tokens_to
   return std::make_unique<Typical>(mass, min_tokens_to_keep);
 }
 
-LogitsProcessorList build_logits_processors(const GenerationConfig& c, int64_t min_length) {
+LogitsProcessorList build_logits_processors(const GenerationConfig& c, int64_t min_length,
+                                            int64_t max_length) {
   LogitsProcessorList list;
   if (c.repetition_penalty != 1.0) list.add(make_repetition_penalty(c.repetition_penalty));
   if (c.presence_penalty != 0.0 || c.frequency_penalty != 0.0) {
@@ -364,6 +394,9 @@ LogitsProcessorList build_logits_processors(const GenerationConfig& c, int64_t m
   // the same threshold for an unpadded sequence) are one processor here.
   if (min_length > 0 && !c.eos_token_id.empty())
     list.add(make_min_length(min_length, c.eos_token_id));
+  if (c.forced_bos_token_id) list.add(make_forced_bos(*c.forced_bos_token_id));
+  if (!c.forced_eos_token_id.empty() && max_length > 0)
+    list.add(make_forced_eos(max_length, c.forced_eos_token_id));
   if (c.do_sample) {
     // Beam sampling keeps one non-eos token beyond the eos ids.
     const int64_t keep = c.num_beams > 1 ? static_cast<int64_t>(c.eos_token_id.size()) + 1 : 1;

@@ -19,7 +19,7 @@ class SampleSearch final : public Search {
       c.rng = Rng(ctx_->seed, static_cast<uint64_t>(j));
       copies_.push_back(std::move(c));
     }
-    copies_[0].cache = model.new_cache();
+    copies_[0].cache = ctx_->new_cache(model);
     copies_[0].pending = ctx_->prompt;
   }
 

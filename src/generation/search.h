@@ -19,6 +19,14 @@ struct RequestContext {
   LogitsProcessorList processors;
   std::unique_ptr<StopStringMatcher> stop;  // null without stop_strings
   uint64_t seed = 0;
+  // Encoder-decoder models: the source every cache of the request decodes from.
+  std::shared_ptr<const models::CrossMemory> cross;
+  // A cache for this request (the model's, with the source attached).
+  models::KvCache new_cache(const models::DecoderModel& model) const {
+    models::KvCache c = model.new_cache();
+    c.set_cross(cross);
+    return c;
+  }
 };
 
 // Why the sequence `tokens` (prompt + generated, last one new) stops, or kNone: eos first, then

@@ -33,6 +33,7 @@ KvCache KvCache::clone() const {
   c.length_ = length_;
   c.tokens_ = tokens_;
   c.capacity_ = length_;
+  c.cross_ = cross_;
   c.layers_.resize(layers_.size());
   const size_t used = static_cast<size_t>(length_ * kv_width_);
   for (size_t i = 0; i < layers_.size(); ++i) {

@@ -61,8 +61,8 @@ Tensor cached_attention(const Tensor& q_in, std::span<const CachedAttentionSeque
                      shape_string(q.shape()), p.num_heads, p.head_dim, p.num_kv_heads));
   const int64_t n = q.dim(0), width = q.dim(1), kv_width = p.num_kv_heads * p.head_dim;
   for (const CachedAttentionSequence& s : sequences) {
-    if (s.q_rows <= 0 || s.q_row0 < 0 || s.q_row0 + s.q_rows > n || s.kv_len < s.q_rows ||
-        s.k == nullptr || s.v == nullptr)
+    if (s.q_rows <= 0 || s.q_row0 < 0 || s.q_row0 + s.q_rows > n || s.kv_len <= 0 ||
+        (p.causal && s.kv_len < s.q_rows) || s.k == nullptr || s.v == nullptr)
       fail(fmt::format("cached_attention: sequence rows [{}, +{}) with {} keys do not fit {} "
                        "query rows",
                        s.q_row0, s.q_rows, s.kv_len, n));
@@ -103,9 +103,9 @@ Tensor cached_attention(const Tensor& q_in, std::span<const CachedAttentionSeque
       head.tk = s.kv_len;
       head.d = head.dv = p.head_dim;
       head.key_mask = nullptr;
-      head.bias = nullptr;
+      head.bias = s.bias ? s.bias + it.head * s.q_rows * s.kv_len : nullptr;
       head.scale = p.scale;
-      head.causal_offset = s.kv_len - s.q_rows;
+      head.causal_offset = p.causal ? s.kv_len - s.q_rows : -1;
       head.window = p.sliding_window;
       head.softcap = p.softcap;
       kernels::attention_rows(head, it.row0, std::min(s.q_rows, it.row0 + kBlock),
