@@ -174,6 +174,12 @@ std::unique_ptr<Pipeline> make_feature_extraction(const std::filesystem::path&, 
 std::unique_ptr<Pipeline> make_sentence_embeddings(const std::filesystem::path&, const json&);
 std::unique_ptr<Pipeline> make_sentence_similarity(const std::filesystem::path&, const json&);
 std::unique_ptr<Pipeline> make_zero_shot_classification(const std::filesystem::path&, const json&);
+// text2text_generation.cc: the encoder-decoder tasks. make_translation takes the task name
+// ("translation" or "translation_xx_to_yy", whose task_specific_params it reads).
+std::unique_ptr<Pipeline> make_text2text_generation(const std::filesystem::path&, const json&);
+std::unique_ptr<Pipeline> make_summarization(const std::filesystem::path&, const json&);
+std::unique_ptr<Pipeline> make_translation(const std::filesystem::path&, const json&,
+                                           const std::string& task);
 std::unique_ptr<Pipeline> make_text_ranking(const std::filesystem::path&, const json&);
 std::unique_ptr<Pipeline> make_text_generation(const std::filesystem::path&, const json&);
 std::unique_ptr<Pipeline> make_chat(const std::filesystem::path&, const json&);

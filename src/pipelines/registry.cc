@@ -24,7 +24,22 @@ constexpr TaskEntry kTasks[] = {
     {"text-ranking", pipelines::make_text_ranking, nullptr},
     {"text-generation", pipelines::make_text_generation, nullptr},
     {"chat", pipelines::make_chat, nullptr},
+    {"text2text-generation", pipelines::make_text2text_generation, nullptr},
+    {"summarization", pipelines::make_summarization, nullptr},
 };
+
+// transformers' "translation_xx_to_yy" names (any language codes without "_"), and
+// "translation" itself.
+bool is_translation_task(std::string_view task) {
+  if (task == "translation") return true;
+  constexpr std::string_view kHead = "translation_";
+  if (task.substr(0, kHead.size()) != kHead) return false;
+  const std::string_view rest = task.substr(kHead.size());
+  const size_t to = rest.find("_to_");
+  return to != std::string_view::npos && to > 0 && to + 4 < rest.size() &&
+         rest.substr(0, to).find('_') == std::string_view::npos &&
+         rest.substr(to + 4).find('_') == std::string_view::npos;
+}
 
 }  // namespace
 
@@ -40,6 +55,15 @@ Result<std::unique_ptr<Pipeline>> pipeline(std::string_view task,
       return t.factory(model, init_params.is_null() ? nlohmann::json::object() : init_params);
     });
   }
+  if (is_translation_task(task)) {
+    return catch_errors([&]() -> std::unique_ptr<Pipeline> {
+      if (!std::filesystem::exists(model)) {
+        throw Error(StatusCode::kNotFound, "model folder " + model.string() + " does not exist");
+      }
+      return pipelines::make_translation(model, init_params.is_null() ? nlohmann::json::object() : init_params,
+                                         std::string(task));
+    });
+  }
   std::string known;
   for (const std::string& name : supported_tasks()) known += (known.empty() ? "" : ", ") + name;
   return Status::unimplemented("unknown task \"" + std::string(task) + "\"; supported: " + known);
@@ -48,6 +72,7 @@ Result<std::unique_ptr<Pipeline>> pipeline(std::string_view task,
 std::vector<std::string> supported_tasks() {
   std::vector<std::string> out;
   for (const TaskEntry& t : kTasks) out.emplace_back(t.name);
+  out.emplace_back("translation");  // and translation_xx_to_yy
   return out;
 }
 
