@@ -133,3 +133,46 @@ TEST(LogitsProcessTest, LogSoftmaxNormalises) {
 
 }  // namespace
 }  // namespace mlhub::generation
+
+namespace mlhub::generation {
+namespace {
+
+// ForcedBOS / ForcedEOS (encoder-decoder generation): transformers' processors set every score to
+// -inf but the forced token's, which becomes 0, at exactly one length. End-to-end parity on
+// BART / mBART / Marian goldens covers them inside generate(); this pins the lengths.
+TEST(ForcedTokens, OnlyAtTheirLength) {
+  const std::vector<float> scores = {0.5f, -1.0f, 2.0f, 0.25f, -3.0f};
+  const std::vector<int64_t> one = {7}, two = {7, 1}, four = {7, 1, 2, 3};
+  auto bos = make_forced_bos(3);
+  std::vector<float> s = scores;
+  bos->apply({one, 1}, s);
+  for (size_t i = 0; i < s.size(); ++i) EXPECT_EQ(s[i], i == 3 ? 0.0f : -INFINITY) << i;
+  s = scores;
+  bos->apply({two, 1}, s);
+  EXPECT_EQ(s, scores);
+
+  auto eos = make_forced_eos(/*max_length=*/5, {1, 4});
+  s = scores;
+  eos->apply({four, 1}, s);  // length 4 == max_length - 1
+  for (size_t i = 0; i < s.size(); ++i) EXPECT_EQ(s[i], i == 1 || i == 4 ? 0.0f : -INFINITY) << i;
+  s = scores;
+  eos->apply({two, 1}, s);
+  EXPECT_EQ(s, scores);
+}
+
+TEST(ForcedTokens, ComeAfterMinLengthInTheBuiltList) {
+  GenerationConfig c;
+  c.eos_token_id = {2};
+  c.forced_bos_token_id = 0;
+  c.forced_eos_token_id = {2};
+  c.no_repeat_ngram_size = 3;
+  const LogitsProcessorList list = build_logits_processors(c, /*min_length=*/4, /*max_length=*/10);
+  std::vector<std::string> names;
+  for (size_t i = 0; i < list.size(); ++i) names.emplace_back(list[i].name());
+  EXPECT_EQ(names, (std::vector<std::string>{"NoRepeatNGramLogitsProcessor", "MinLengthLogitsProcessor",
+                                             "ForcedBOSTokenLogitsProcessor",
+                                             "ForcedEOSTokenLogitsProcessor"}));
+}
+
+}  // namespace
+}  // namespace mlhub::generation
