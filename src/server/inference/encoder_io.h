@@ -110,6 +110,9 @@ std::string canonical_task(std::string_view task);
 // Whether a model card describes a model the generation routes serve (text-generation,
 // text2text-generation, conversational, or a GGUF file).
 bool is_language_model(const ModelInfo& info);
+// Whether the model folder is an encoder-decoder model (config.json is_encoder_decoder), which
+// the seq2seq routes serve (routes_seq2seq.cc).
+bool is_seq2seq_model(const ModelInfo& info);
 // Whether a model card describes a sentence embedding model (feature-extraction or
 // sentence-similarity tag, or the sentence-transformers library).
 bool is_embedding_model(const ModelInfo& info);

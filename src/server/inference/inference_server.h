@@ -111,6 +111,9 @@ Response tgi_generate(RouteContext& ctx, bool stream);  // /generate, /generate_
 // The task API's text-generation ({inputs, parameters, stream}): a list of {generated_text,
 // details?}, or TGI's SSE when "stream" is true.
 Response task_text_generation(RouteContext& ctx);
+// summarization / translation / text2text-generation (and text-generation) on an encoder-decoder
+// model (routes_seq2seq.cc).
+Response task_seq2seq(RouteContext& ctx, const std::string& task);
 // routes_openai.cc
 Response openai_chat(RouteContext& ctx);         // POST /v1/chat/completions
 Response openai_completions(RouteContext& ctx);  // POST /v1/completions

@@ -48,6 +48,8 @@ std::string default_task(const ModelInfo& info) {
   if (ends_with(arch, "ForQuestionAnswering")) return "question-answering";
   if (ends_with(arch, "ForMaskedLM")) return "fill-mask";
   if (ends_with(arch, "ForCausalLM")) return "text-generation";
+  if (ends_with(arch, "ForConditionalGeneration") || ends_with(arch, "MTModel"))
+    return "text2text-generation";
   if (ends_with(arch, "Model")) return "feature-extraction";
   return "";
 }

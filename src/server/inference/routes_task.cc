@@ -222,7 +222,8 @@ json text_ranking(RouteContext& ctx, const json& inputs, const json& params) {
 
 const char* const kEncoderTasks =
     "text-classification, token-classification, question-answering, fill-mask, feature-extraction, "
-    "sentence-similarity, zero-shot-classification, text-ranking, text-generation";
+    "sentence-similarity, zero-shot-classification, text-ranking, text-generation, summarization, "
+    "translation, text2text-generation";
 
 }  // namespace
 }  // namespace enc
@@ -232,6 +233,11 @@ Response task_api(RouteContext& ctx) {
   const ModelInfo& info = ctx.call->info;
   const std::string task =
       canonical_task(ctx.forced_task.empty() ? info.pipeline_tag : ctx.forced_task);
+  const bool seq2seq_task = task == "summarization" || task == "text2text-generation" ||
+                            task.rfind("translation", 0) == 0;
+  if ((seq2seq_task || task == "text-generation" || task.empty()) && is_seq2seq_model(info)) {
+    return task_seq2seq(ctx, task);
+  }
   if (task == "text-generation" || task == "text2text-generation" || task == "conversational" ||
       (ctx.forced_task.empty() && is_language_model(info))) {
     return task_text_generation(ctx);
