@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <functional>
+#include <map>
 
 #include "seq2seq_golden.h"
 
@@ -188,6 +190,131 @@ TEST(BartFamilyCross, RejectsAnotherModelsMemory) {
   const std::vector<int64_t> start{bart->decoder_start_token_id()};
   const DecoderSequence seq{start, &cache, false};
   EXPECT_EQ(code_of([&] { bart->forward({&seq, 1}); }), StatusCode::kInvalidArgument);
+}
+
+// ---- Checkpoint layouts other than save_pretrained's --------------------------------------------
+
+// A copy of golden case `name` in a temporary folder, its tensors and config.json edited by `edit`.
+fs::path edited_case(const std::string& name,
+                     const std::function<void(std::map<std::string, Tensor>&, nlohmann::json&)>& edit) {
+  const Case c = load_case(name);
+  auto ckpt = io::Checkpoint::open(c.dir);
+  if (!ckpt.ok()) throw std::runtime_error(ckpt.status().to_string());
+  std::map<std::string, Tensor> tensors;
+  for (const std::string& key : ckpt->names()) tensors[key] = ckpt->get(key);
+  std::ifstream in(c.dir / "config.json");
+  nlohmann::json config = nlohmann::json::parse(in);
+  edit(tensors, config);
+  const fs::path dir = fs::temp_directory_path() /
+                       ("mlhub_bart_test_" + name + "_" + std::to_string(::testing::UnitTest::
+                                                                 GetInstance()->random_seed()) +
+                        "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  fs::create_directories(dir);
+  const Status s = io::write_safetensors(dir / "model.safetensors", tensors);
+  if (!s.ok()) throw std::runtime_error(s.to_string());
+  std::ofstream(dir / "config.json") << config.dump(2);
+  return dir;
+}
+
+// Teacher-forced logits of the first input's golden sequence, and its encoder states.
+std::pair<Tensor, Tensor> outputs_of(const Seq2SeqModel& model, const Case& c) {
+  const auto seq = c.meta["greedy"]["sequences"][0].get<std::vector<int64_t>>();
+  const Tensor states = model.encode(padded_batch({c.inputs[0]})).last_hidden_state;
+  return {states, decode_all(model, memory_of(model, c.inputs[0]), seq)};
+}
+
+// Loads `dir`, expects a clean load report and the golden model's outputs exactly; cleans up.
+void expect_same_model(const std::string& name, const fs::path& dir) {
+  const Case c = load_case(name);
+  auto edited = load_seq2seq(dir);
+  ASSERT_TRUE(edited.ok()) << edited.status().to_string();
+  EXPECT_EQ((*edited)->load_report().missing_keys, std::vector<std::string>{});
+  EXPECT_EQ((*edited)->load_report().unexpected_keys, std::vector<std::string>{});
+  const auto golden = load_model(c);
+  const auto [want_states, want_logits] = outputs_of(*golden, c);
+  const auto [states, logits] = outputs_of(**edited, c);
+  EXPECT_EQ(max_abs_diff(states, want_states), 0.0f);
+  EXPECT_EQ(max_abs_diff(logits, want_logits), 0.0f);
+  fs::remove_all(dir);
+}
+
+// Checkpoints that carry the tied copies (encoder / decoder embed_tokens, lm_head) load cleanly.
+TEST(BartFamilyCheckpoints, TiedCopiesAreNotUnexpected) {
+  for (const std::string name : {"bart", "marian"}) {
+    expect_same_model(name, edited_case(name, [](auto& t, auto&) {
+      const Tensor shared = t.at("model.shared.weight");
+      t["model.encoder.embed_tokens.weight"] = shared;
+      t["model.decoder.embed_tokens.weight"] = shared;
+      t["lm_head.weight"] = shared;
+    }));
+  }
+}
+
+// facebook/bart-large-cnn's layout: the embeddings only under decoder.embed_tokens.
+TEST(BartFamilyCheckpoints, BartEmbeddingsUnderDecoderEmbedTokens) {
+  expect_same_model("bart", edited_case("bart", [](auto& t, auto&) {
+    t["model.decoder.embed_tokens.weight"] = t.at("model.shared.weight");
+    t.erase("model.shared.weight");
+  }));
+}
+
+// Marian with share_encoder_decoder_embeddings false: encoder.embed_tokens and
+// decoder.embed_tokens are separate weights (here equal copies of the golden's shared one), and
+// the head ties to the decoder's.
+TEST(BartFamilyCheckpoints, MarianSeparateEmbeddings) {
+  expect_same_model("marian", edited_case("marian", [](auto& t, auto& config) {
+    t["model.encoder.embed_tokens.weight"] = t.at("model.shared.weight");
+    t["model.decoder.embed_tokens.weight"] = t.at("model.shared.weight").clone();
+    t.erase("model.shared.weight");
+    config["share_encoder_decoder_embeddings"] = false;
+  }));
+  // The decoder's own table is the one used: changing it changes the logits, not the encoder.
+  const fs::path dir = edited_case("marian", [](auto& t, auto& config) {
+    t["model.encoder.embed_tokens.weight"] = t.at("model.shared.weight");
+    t["model.decoder.embed_tokens.weight"] = ops::scale(t.at("model.shared.weight"), 0.5f);
+    t.erase("model.shared.weight");
+    config["share_encoder_decoder_embeddings"] = false;
+  });
+  const Case c = load_case("marian");
+  auto edited = load_seq2seq(dir);
+  ASSERT_TRUE(edited.ok()) << edited.status().to_string();
+  const auto golden = load_model(c);
+  const auto [want_states, want_logits] = outputs_of(*golden, c);
+  const auto [states, logits] = outputs_of(**edited, c);
+  EXPECT_EQ(max_abs_diff(states, want_states), 0.0f);
+  EXPECT_GT(max_abs_diff(logits, want_logits), 1e-2f);
+  fs::remove_all(dir);
+}
+
+// A Marian checkpoint that carries embed_positions.weight (older saves) is read, not recomputed.
+TEST(BartFamilyCheckpoints, MarianSavedPositionTableIsUsed) {
+  const fs::path dir = edited_case("marian", [](auto& t, auto& config) {
+    const int64_t n = config["max_position_embeddings"].template get<int64_t>(),
+                  d = config["d_model"].template get<int64_t>();
+    t["model.encoder.embed_positions.weight"] = Tensor::zeros(DType::kF32, {n, d});
+    t["model.decoder.embed_positions.weight"] = Tensor::zeros(DType::kF32, {n, d});
+  });
+  const Case c = load_case("marian");
+  auto edited = load_seq2seq(dir);
+  ASSERT_TRUE(edited.ok()) << edited.status().to_string();
+  EXPECT_EQ((*edited)->load_report().unexpected_keys, std::vector<std::string>{});
+  const auto golden = load_model(c);
+  EXPECT_GT(max_abs_diff(outputs_of(**edited, c).first, outputs_of(*golden, c).first), 1e-2f);
+  fs::remove_all(dir);
+}
+
+// A checkpoint without a weight the model needs fails to load, naming it.
+TEST(BartFamilyCheckpoints, MissingWeightIsAnError) {
+  const fs::path dir = edited_case("mbart", [](auto& t, auto&) {
+    t.erase("model.decoder.layers.1.encoder_attn.k_proj.weight");
+  });
+  auto model = load_seq2seq(dir);
+  ASSERT_FALSE(model.ok());
+  EXPECT_EQ(model.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(model.status().message().find("model.decoder.layers.1.encoder_attn.k_proj.weight"),
+            std::string::npos)
+      << model.status().message();
+  fs::remove_all(dir);
 }
 
 }  // namespace
