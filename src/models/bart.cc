@@ -221,8 +221,10 @@ class BartFamilyModel final : public Seq2SeqBase {
     encoder_positions_ = Positions::load(enc, c_);
     decoder_positions_ = Positions::load(dec, c_);
     if (c_.layernorm_embedding) {
-      encoder_layernorm_embedding_ = nn::LayerNorm(enc.sub("layernorm_embedding"), c_.d_model, 1e-5f);
-      decoder_layernorm_embedding_ = nn::LayerNorm(dec.sub("layernorm_embedding"), c_.d_model, 1e-5f);
+      encoder_layernorm_embedding_ =
+          nn::LayerNorm(enc.sub("layernorm_embedding"), c_.d_model, 1e-5f);
+      decoder_layernorm_embedding_ =
+          nn::LayerNorm(dec.sub("layernorm_embedding"), c_.d_model, 1e-5f);
     }
     if (c_.pre_layer_norm) {
       encoder_layer_norm_ = nn::LayerNorm(enc.sub("layer_norm"), c_.d_model, 1e-5f);
@@ -303,8 +305,9 @@ class BartFamilyModel final : public Seq2SeqBase {
   Tensor forward(std::span<const DecoderSequence> batch,
                  const ForwardOptions& opt) const override {
     const int num_layers = static_cast<int>(c_.decoder_layers);
-    const BatchLayout layout = BatchLayout::make(batch, c_.decoder_vocab_size,
-                                                 c_.max_position_embeddings, num_layers, c_.d_model);
+    const BatchLayout layout =
+        BatchLayout::make(batch, c_.decoder_vocab_size, c_.max_position_embeddings, num_layers,
+                          c_.d_model);
     // Every sequence needs its source before any work is done (throws kInvalidArgument).
     cross_views(batch, layout, 0, num_layers, c_.d_model);
     Tensor x = embed(decoder_tokens_, layout.ids_tensor());  // [N, d]
@@ -403,7 +406,7 @@ BartFamilyConfig parse_bart_family_config(const ModelConfig& config) {
                t, "sizes must be positive");
   config_check(c.d_model % c.encoder_attention_heads == 0 &&
                    c.d_model % c.decoder_attention_heads == 0,
-               t, "d_model must be a multiple of encoder_attention_heads and decoder_attention_heads");
+               t, "d_model must be a multiple of the encoder and decoder attention heads");
   return c;
 }
 

@@ -4,9 +4,13 @@
 // the KV-cache path against a full forward, batched against alone, and bad input.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cstring>
 #include <functional>
 #include <map>
+
+#include <fmt/format.h>
 
 #include "seq2seq_golden.h"
 
@@ -195,8 +199,8 @@ TEST(BartFamilyCross, RejectsAnotherModelsMemory) {
 // ---- Checkpoint layouts other than save_pretrained's --------------------------------------------
 
 // A copy of golden case `name` in a temporary folder, its tensors and config.json edited by `edit`.
-fs::path edited_case(const std::string& name,
-                     const std::function<void(std::map<std::string, Tensor>&, nlohmann::json&)>& edit) {
+using EditFn = std::function<void(std::map<std::string, Tensor>&, nlohmann::json&)>;
+fs::path edited_case(const std::string& name, const EditFn& edit) {
   const Case c = load_case(name);
   auto ckpt = io::Checkpoint::open(c.dir);
   if (!ckpt.ok()) throw std::runtime_error(ckpt.status().to_string());
@@ -205,10 +209,9 @@ fs::path edited_case(const std::string& name,
   std::ifstream in(c.dir / "config.json");
   nlohmann::json config = nlohmann::json::parse(in);
   edit(tensors, config);
+  const ::testing::TestInfo* test = ::testing::UnitTest::GetInstance()->current_test_info();
   const fs::path dir = fs::temp_directory_path() /
-                       ("mlhub_bart_test_" + name + "_" + std::to_string(::testing::UnitTest::
-                                                                 GetInstance()->random_seed()) +
-                        "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+                       fmt::format("mlhub_bart_test_{}_{}_{}", name, test->name(), ::getpid());
   fs::create_directories(dir);
   const Status s = io::write_safetensors(dir / "model.safetensors", tensors);
   if (!s.ok()) throw std::runtime_error(s.to_string());
