@@ -10,6 +10,9 @@ namespace {
 
 // model_type, base prefix of the generation class's checkpoints, factory.
 const std::vector<Seq2SeqRegistration> kSeq2Seq = {
+    {"bart", "model", make_bart},
+    {"mbart", "model", make_mbart},
+    {"marian", "model", make_marian},
 };
 
 }  // namespace

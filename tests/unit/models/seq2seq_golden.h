@@ -9,6 +9,9 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <memory>
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -105,6 +108,108 @@ inline float expect_encoder_states(const Seq2SeqModel& model, const Case& c) {
     worst = std::max({worst, d_alone, d_batch});
   }
   return worst;
+}
+
+// ---- Decoder checks on the golden greedy sequences (teacher forcing) --------------------------
+
+// A source's CrossMemory, from the encoder run on that source alone.
+inline std::shared_ptr<const CrossMemory> memory_of(const Seq2SeqModel& model,
+                                                    const std::vector<int64_t>& source) {
+  const Tensor states = model.encode(padded_batch({source})).last_hidden_state.select(0, 0);
+  return model.cross_memory(states);
+}
+
+// The logits after every token of `tokens` (decoder start token first), [T, vocab], from one
+// forward over the whole sequence.
+inline Tensor decode_all(const Seq2SeqModel& model, std::shared_ptr<const CrossMemory> memory,
+                         const std::vector<int64_t>& tokens) {
+  KvCache cache = model.new_cache();
+  cache.set_cross(std::move(memory));
+  const DecoderSequence seq{tokens, &cache, /*all_logits=*/true};
+  return model.forward({&seq, 1});
+}
+
+// The same logits from one forward per token (the KV-cache path), stacked [T, vocab].
+inline Tensor decode_stepwise(const Seq2SeqModel& model, std::shared_ptr<const CrossMemory> memory,
+                              const std::vector<int64_t>& tokens) {
+  KvCache cache = model.new_cache();
+  cache.set_cross(std::move(memory));
+  std::vector<float> rows;
+  for (const int64_t& token : tokens) {
+    const DecoderSequence seq{std::span<const int64_t>(&token, 1), &cache, false};
+    const std::vector<float> row = model.forward({&seq, 1}).to_floats();
+    rows.insert(rows.end(), row.begin(), row.end());
+  }
+  return Tensor::from_floats(rows, {static_cast<int64_t>(tokens.size()), model.vocab_size()});
+}
+
+// What generate() imposes over the argmax, from the case's generation_config.json:
+// ForcedBOSTokenLogitsProcessor (first generated token), ForcedEOSTokenLogitsProcessor (the token
+// at max_length - 1) and single-token bad_words_ids (Marian bans <pad>).
+struct ForcedTokens {
+  std::optional<int64_t> forced_bos;
+  std::vector<int64_t> forced_eos, banned, eos;
+};
+
+inline std::vector<int64_t> int_or_list(const nlohmann::json& j) {
+  if (j.is_number_integer()) return {j.get<int64_t>()};
+  if (j.is_array()) return j.get<std::vector<int64_t>>();
+  return {};
+}
+
+inline ForcedTokens forced_tokens(const Case& c) {
+  std::ifstream in(c.dir / "generation_config.json");
+  const nlohmann::json g = in ? nlohmann::json::parse(in) : nlohmann::json::object();
+  ForcedTokens f;
+  if (g.contains("forced_bos_token_id") && g["forced_bos_token_id"].is_number_integer())
+    f.forced_bos = g["forced_bos_token_id"].get<int64_t>();
+  if (g.contains("forced_eos_token_id")) f.forced_eos = int_or_list(g["forced_eos_token_id"]);
+  if (g.contains("eos_token_id")) f.eos = int_or_list(g["eos_token_id"]);
+  if (g.contains("bad_words_ids"))
+    for (const auto& words : g["bad_words_ids"])
+      if (words.size() == 1) f.banned.push_back(words[0].get<int64_t>());
+  return f;
+}
+
+// Teacher-forced decoding of case.json's greedy sequences: after each golden prefix, the argmax
+// of the logits (banned tokens excluded) is the next golden token, except at the steps where
+// generate() forces a token (then the golden token must be the forced one). `memories` are the
+// inputs' cross memories. Returns the number of argmax steps checked.
+inline int expect_teacher_forced(const Seq2SeqModel& model, const Case& c,
+                                 const std::vector<std::shared_ptr<const CrossMemory>>& memories) {
+  const ForcedTokens f = forced_tokens(c);
+  const auto sequences = c.meta["greedy"]["sequences"].get<std::vector<std::vector<int64_t>>>();
+  const int64_t max_length = 1 + c.meta["greedy"]["config"]["max_new_tokens"].get<int64_t>();
+  int checked = 0;
+  for (size_t i = 0; i < sequences.size(); ++i) {
+    std::vector<int64_t> tokens{sequences[i][0]};
+    for (int64_t t : generated_part(sequences[i], f.eos)) tokens.push_back(t);
+    const std::vector<int64_t> prefix(tokens.begin(), tokens.end() - 1);
+    const Tensor logits = decode_all(model, memories[i], prefix);
+    const int64_t vocab = logits.dim(1);
+    for (size_t t = 0; t < prefix.size(); ++t) {
+      const int64_t want = tokens[t + 1];
+      const auto cur_len = static_cast<int64_t>(t + 1);
+      if (t == 0 && f.forced_bos) {
+        EXPECT_EQ(want, *f.forced_bos) << c.name << " input " << i << ": forced BOS";
+        continue;
+      }
+      if (cur_len == max_length - 1 && !f.forced_eos.empty()) {
+        EXPECT_NE(std::find(f.forced_eos.begin(), f.forced_eos.end(), want), f.forced_eos.end())
+            << c.name << " input " << i << ": forced EOS";
+        continue;
+      }
+      const float* row = logits.data<float>() + static_cast<int64_t>(t) * vocab;
+      int64_t best = -1;
+      for (int64_t v = 0; v < vocab; ++v) {
+        if (std::find(f.banned.begin(), f.banned.end(), v) != f.banned.end()) continue;
+        if (best < 0 || row[v] > row[best]) best = v;
+      }
+      EXPECT_EQ(best, want) << c.name << " input " << i << " step " << t;
+      ++checked;
+    }
+  }
+  return checked;
 }
 
 }  // namespace mlhub::models::seq2seq_golden
