@@ -92,7 +92,8 @@ struct T5Config {
     const std::string proj = config_string(j, "feed_forward_proj", "relu");
     const size_t dash = proj.find('-');
     const bool gated = dash != std::string::npos && proj.substr(0, dash) == "gated";
-    config_check(dash == std::string::npos || (gated && proj.find('-', dash + 1) == std::string::npos),
+    config_check(dash == std::string::npos ||
+                     (gated && proj.find('-', dash + 1) == std::string::npos),
                  "t5",
                  fmt::format("feed_forward_proj \"{}\" is not \"ACT\" or \"gated-ACT\"", proj));
     std::string act = dash == std::string::npos ? proj : proj.substr(dash + 1);
@@ -274,12 +275,15 @@ class T5Model final : public Seq2SeqBase {
       cross_kv.push_back(cross.get("v.weight", shape));
     }
     cross_kv_ = pack_rows(cross_kv);
+    const char* shared_key =
+        w.has("shared.weight") ? "shared.weight" : "encoder.embed_tokens.weight";
     lm_head_ = nn::Linear::from_weight(
         tied_output_weight(w, "lm_head.weight", {c_.vocab_size, c_.d_model}, w, shared_.weight,
-                           c_.tie_word_embeddings, "shared.weight"),
+                           c_.tie_word_embeddings, shared_key),
         Tensor());
     // Original T5 checkpoints carry a cross-attention bias that no T5 module has.
-    w.ignore_unexpected({R"(^decoder\.block\.0\.layer\.1\.EncDecAttention\.relative_attention_bias\.weight$)"});
+    w.ignore_unexpected(
+        {R"(^decoder\.block\.0\.layer\.1\.EncDecAttention\.relative_attention_bias\.weight$)"});
   }
 
   EncoderOutput encode(const EncoderInput& in, const ForwardOptions& opt) const override {
@@ -304,7 +308,8 @@ class T5Model final : public Seq2SeqBase {
       ops::add_(x, block.ff(block.ff_norm(x)));
       trace(opt, x, "encoder.layer_output", index);
       // transformers records each block's input, then the final norm's output.
-      if (opt.output_hidden_states && i + 1 < encoder_.size()) out.hidden_states.push_back(x.clone());
+      if (opt.output_hidden_states && i + 1 < encoder_.size())
+        out.hidden_states.push_back(x.clone());
     }
     out.last_hidden_state = encoder_final_layer_norm_(x);
     if (opt.output_hidden_states) out.hidden_states.push_back(out.last_hidden_state);
@@ -346,7 +351,8 @@ class T5Model final : public Seq2SeqBase {
         BatchLayout::make(batch, c_.vocab_size, kMaxDecoderPositions, layers, inner);
     // Every cache's source, checked before any work (kInvalidArgument when one has none).
     std::vector<std::vector<ops::CachedAttentionSequence>> cross(static_cast<size_t>(layers));
-    for (int l = 0; l < layers; ++l) cross[static_cast<size_t>(l)] = cross_views(batch, layout, l, layers, inner);
+    for (int l = 0; l < layers; ++l)
+      cross[static_cast<size_t>(l)] = cross_views(batch, layout, l, layers, inner);
     // The decoder's relative position bias, per sequence, computed once for all layers.
     std::vector<std::vector<float>> bias(batch.size());
     for (size_t s = 0; s < batch.size(); ++s)

@@ -1,7 +1,8 @@
 // generate_seq2seq() on the tiny T5 goldens of tests/golden/seq2seq ("t5": ReLU, tied head;
-// "t5-v1_1": gated-gelu, untied head), against transformers 4.57.3's generate() on the same
-// files (tools/reference/seq2seq_goldens.py): greedy (16 new tokens, the 3 inputs in one call)
-// and the beam searches of case.json (4 beams, 2 returned, length_penalty, no_repeat_ngram_size).
+// "t5-v1_1": gated-gelu, untied head; "t5-shapes": uneven layer counts and head sizes), against
+// transformers 4.57.3's generate() on the same files (tools/reference/seq2seq_goldens.py):
+// greedy (16 new tokens, the 3 inputs in one call) and the beam searches of case.json (4 beams,
+// 2 returned, length_penalty, no_repeat_ngram_size).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -92,7 +93,7 @@ TEST_P(T5Generate, BeamSearchMatchesTransformers) {
               GetParam().c_str(), beams.size(), worst, swaps);
 }
 
-INSTANTIATE_TEST_SUITE_P(Cases, T5Generate, ::testing::Values("t5", "t5-v1_1"),
+INSTANTIATE_TEST_SUITE_P(Cases, T5Generate, ::testing::Values("t5", "t5-v1_1", "t5-shapes"),
                          [](const auto& info) {
                            std::string name = info.param;
                            for (char& ch : name)

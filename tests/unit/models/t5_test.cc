@@ -1,12 +1,18 @@
 // T5ForConditionalGeneration (src/models/t5.cc) against transformers 4.57.3 on the tiny golden
 // checkpoints of tests/golden/seq2seq: "t5" (ReLU feed-forward, head tied to the embedding with
-// the d_model^-0.5 rescale) and "t5-v1_1" (gated-gelu, untied head). Encoder states, teacher-
-// forced greedy decoding (every step's argmax is transformers' greedy token), the KV-cache path
-// against one forward over the whole decoder sequence, batches against single sequences, errors.
+// the d_model^-0.5 rescale), "t5-v1_1" (gated-gelu, untied head) and "t5-shapes" (3 encoder and
+// 2 decoder layers, heads x d_kv != d_model, gated-silu with a tied head, random ids). Encoder
+// states, teacher-forced greedy decoding (every step's argmax is transformers' greedy token),
+// the KV-cache path against one forward over the whole decoder sequence, batches against single
+// sequences, errors.
 #include <gtest/gtest.h>
+
+#include <fmt/format.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
+#include <map>
 
 #include "seq2seq_golden.h"
 
@@ -58,10 +64,10 @@ TEST_P(T5Golden, LoadsEveryWeightAndTheShape) {
   EXPECT_TRUE(r.mismatched_keys.empty());
   EXPECT_EQ(model_->decoder_start_token_id(), 0);
   EXPECT_EQ(model_->max_source_positions(), 0);  // relative positions: unbounded
-  EXPECT_EQ(model_->vocab_size(), 32100);
+  const auto& raw = model_->config().raw;
+  EXPECT_EQ(model_->vocab_size(), raw.at("vocab_size").get<int64_t>());
   EXPECT_GE(model_->max_positions(), int64_t{1} << 20);
   const KvCache cache = model_->new_cache();
-  const auto& raw = model_->config().raw;
   EXPECT_EQ(cache.num_layers(), raw.at("num_decoder_layers").get<int>());
   EXPECT_EQ(cache.kv_width(), raw.at("num_heads").get<int64_t>() * raw.at("d_kv").get<int64_t>());
 }
@@ -77,7 +83,7 @@ TEST_P(T5Golden, EncoderHiddenStatesAsTransformers) {
   opt.output_hidden_states = true;
   const EncoderOutput out = model_->encode(padded_batch({case_.inputs[0]}), opt);
   // Embeddings, every block's output but the last, and the final layer norm's output.
-  ASSERT_EQ(out.hidden_states.size(), 3u);
+  ASSERT_EQ(out.hidden_states.size(), model_->config().raw.at("num_layers").get<size_t>() + 1);
   EXPECT_EQ(max_abs_diff(out.hidden_states.back(), out.last_hidden_state), 0.0f);
   EXPECT_GT(max_abs_diff(out.hidden_states[0], out.hidden_states[1]), 0.0f);
 }
@@ -166,7 +172,8 @@ TEST_P(T5Golden, BatchEqualsAlone) {
   float ragged = 0;
   for (int64_t r = 0; r < logits.dim(0); ++r) {
     const float* row = logits.data<float>() + r * vocab;
-    const float* want = r < prefix ? alone[0].data() + r * vocab : alone[static_cast<size_t>(r - prefix + 1)].data();
+    const float* want = r < prefix ? alone[0].data() + r * vocab
+                                   : alone[static_cast<size_t>(r - prefix + 1)].data();
     for (int64_t v = 0; v < vocab; ++v) ragged = std::max(ragged, std::fabs(row[v] - want[v]));
   }
   EXPECT_EQ(ragged, 0.0f);
@@ -174,7 +181,7 @@ TEST_P(T5Golden, BatchEqualsAlone) {
               case_.name.c_str(), worst, ragged);
 }
 
-INSTANTIATE_TEST_SUITE_P(Cases, T5Golden, ::testing::Values("t5", "t5-v1_1"),
+INSTANTIATE_TEST_SUITE_P(Cases, T5Golden, ::testing::Values("t5", "t5-v1_1", "t5-shapes"),
                          [](const auto& info) {
                            std::string name = info.param;
                            for (char& ch : name)
@@ -190,6 +197,42 @@ void expect_invalid(Fn fn, const char* what) {
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), StatusCode::kInvalidArgument) << what << ": " << e.what();
   }
+}
+
+// Original T5 checkpoints also carry the stacks' embed_tokens (tied to shared), some only those,
+// and a cross-attention relative_attention_bias no module has: transformers loads all of them
+// with an empty report (checked with 4.57.3), and so must we, to the same model.
+TEST(T5, OriginalCheckpointLayouts) {
+  const Case c = load_case("t5");
+  const auto reference = load_model(c);
+  const Tensor want = reference->encode(padded_batch({c.inputs[0]})).last_hidden_state;
+  auto golden = io::Checkpoint::open(c.dir / "model.safetensors");
+  ASSERT_TRUE(golden.ok()) << golden.status().to_string();
+  std::map<std::string, Tensor> tensors;
+  for (const std::string& name : golden->names()) tensors[name] = golden->get(name);
+  const Tensor shared = tensors.at("shared.weight");
+  tensors["encoder.embed_tokens.weight"] = shared;
+  tensors["decoder.embed_tokens.weight"] = shared;
+  tensors["decoder.block.0.layer.1.EncDecAttention.relative_attention_bias.weight"] =
+      Tensor::zeros(shared.dtype(), {8, 2});
+  const fs::path dir = fs::temp_directory_path() / fmt::format("mlhub_t5_layout_{}", ::getpid());
+  fs::create_directories(dir);
+  fs::copy_file(c.dir / "config.json", dir / "config.json", fs::copy_options::overwrite_existing);
+  for (const bool with_shared : {true, false}) {
+    if (!with_shared) {  // only the encoder's alias
+      tensors.erase("shared.weight");
+      tensors.erase("decoder.embed_tokens.weight");
+    }
+    ASSERT_TRUE(io::write_safetensors(dir / "model.safetensors", tensors).ok());
+    auto model = load_seq2seq(dir);
+    ASSERT_TRUE(model.ok()) << model.status().to_string();
+    const nn::LoadReport& r = (*model)->load_report();
+    EXPECT_TRUE(r.missing_keys.empty() && r.unexpected_keys.empty() && r.mismatched_keys.empty())
+        << "with shared.weight: " << with_shared;
+    EXPECT_EQ(max_abs_diff((*model)->encode(padded_batch({c.inputs[0]})).last_hidden_state, want),
+              0.0f);
+  }
+  fs::remove_all(dir);
 }
 
 TEST(T5, BadInputIsAnErrorNotACrash) {
