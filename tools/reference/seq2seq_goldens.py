@@ -26,6 +26,8 @@ tokenizer does, with no pipeline or decoded text.
 
     ~/.cache/mlhub/pyenv/bin/python tools/reference/seq2seq_goldens.py [--only CASE]...
 
+CASE: t5, t5-v1_1, bart, mbart, marian, t5-shapes (T5 with uneven shapes on random ids), xlnet.
+
 Output per case: tests/golden/seq2seq/<case>/ config.json, generation_config.json,
 model.safetensors, tokenizer_config.json, case.json, reference.safetensors. No network is used.
 """
@@ -119,6 +121,18 @@ CASES = {
     "marian": ("MarianConfig", "MarianMTModel", MARIAN_COMMON,
                "marian-nmt", "MarianTokenizer", "", ("translation",)),
 }
+
+# T5 with the shapes the two tokenized cases leave alone: more encoder than decoder layers (the
+# other way round, transformers 4.57.3's generate() fails: its DynamicCache is sized by
+# num_layers), num_heads * d_kv (12) != d_model (16), a gated SiLU feed-forward with a tied
+# head, and few relative buckets so that short sequences reach the logarithmic and saturated
+# buckets. Random ids over a 256-token vocabulary (no tokenizer needed), each source ending
+# with eos.
+T5_SHAPES = dict(vocab_size=256, d_model=D_MODEL, d_kv=4, d_ff=32, num_layers=3,
+                 num_decoder_layers=2, num_heads=3, relative_attention_num_buckets=16,
+                 relative_attention_max_distance=24, feed_forward_proj="gated-silu",
+                 tie_word_embeddings=True, decoder_start_token_id=0, pad_token_id=0,
+                 eos_token_id=1)
 
 XLNET = dict(vocab_size=256, d_model=32, n_layer=LAYERS, n_head=4, d_inner=64,
              pad_token_id=5, bos_token_id=1, eos_token_id=2, num_labels=3)
@@ -305,6 +319,38 @@ def make_case(name, spec, out_dir):
     print(f"{name}: min gap {min(gaps):.2e}, greedy {texts_out[0]!r}")
 
 
+def make_t5_shapes(out_dir):
+    name = "t5-shapes"
+    seed = sum(ord(c) for c in name)
+    torch.manual_seed(seed)
+    model = transformers.T5ForConditionalGeneration(transformers.T5Config(**T5_SHAPES))
+    randomise(model, seed)
+    folder = os.path.join(out_dir, name)
+    shutil.rmtree(folder, ignore_errors=True)
+    model.to(torch.bfloat16).save_pretrained(folder, safe_serialization=True)
+    model = transformers.T5ForConditionalGeneration.from_pretrained(folder, dtype=torch.float32)
+    model.eval()
+    g = torch.Generator().manual_seed(seed + 1)
+    inputs = [torch.randint(2, T5_SHAPES["vocab_size"], (n,), generator=g).tolist() + [1]
+              for n in (29, 8, 2)]
+    tensors, greedy, gaps, beams = generate_all(model, inputs)
+    save_file(tensors, os.path.join(folder, "reference.safetensors"))
+    case = {
+        "case": name, "transformers": transformers.__version__,
+        "class": "T5ForConditionalGeneration", "saved_dtype": "bfloat16", "tokenizer": None,
+        "note": "random ids (no tokenizer), each source ending with eos (1); 3 encoder layers, "
+                "2 decoder layers, 3 heads x d_kv 4 != d_model 16, gated-silu, tied head",
+        "input_ids": inputs,
+        "greedy": {"config": {"max_new_tokens": NEW_TOKENS}, "sequences": greedy,
+                   "min_top2_gap": gaps},
+        "beam": beams,
+    }
+    with open(os.path.join(folder, "case.json"), "w") as f:
+        json.dump(case, f, indent=1)
+        f.write("\n")
+    print(f"{name}: min gap {min(gaps):.2e}, greedy {greedy[0]}")
+
+
 def make_xlnet(out_dir):
     name = "xlnet"
     seed = sum(ord(c) for c in name)
@@ -376,6 +422,8 @@ def main():
         if args.only and name not in args.only:
             continue
         make_case(name, spec, args.out)
+    if not args.only or "t5-shapes" in args.only:
+        make_t5_shapes(args.out)
     if not args.only or "xlnet" in args.only:
         make_xlnet(args.out)
 
