@@ -18,7 +18,8 @@ XLNetForSequenceClassification, ForTokenClassification and ForQuestionAnsweringS
 one randomised body; then (make_xlnet_pipelines, also alone with --only xlnet-pipelines) a small
 SentencePiece model is trained into an XLNet tokenizer (xlnet/tokenizer/) and the
 text-classification, token-classification and question-answering pipelines are run on the three
-heads (xlnet/pipelines.json).
+heads (xlnet/pipelines.json); make_xlnet_variants (--only xlnet-variants) adds sequence
+classifiers with other config values (xlnet/variants/).
 
 tokenizer.json / vocab files are NOT committed (1-2 MB each): tests take them from
 ../shared/data/tokenizers/<case.json "tokenizer">; the small tokenizer_config.json (and
@@ -366,6 +367,42 @@ def make_xlnet(out_dir):
     print(f"{name}: {sorted(tensors)}")
 
 
+# Config variants of XLNetForSequenceClassification on the xlnet case's batch: the config fields
+# the default case leaves at one value (clamp_len, ff_activation, summary_*, layer_norm_eps).
+XLNET_VARIANTS = {
+    "clamp-first-noproj": dict(clamp_len=3, ff_activation="relu", summary_type="first",
+                               summary_use_proj=False, summary_activation=None),
+    "mean-gelu-new": dict(ff_activation="gelu_new", summary_type="mean", layer_norm_eps=1e-5),
+}
+
+
+def make_xlnet_variants(out_dir):
+    """xlnet/variants/<name>/ (config.json, model.safetensors, reference.safetensors with
+    "logits" and "last_hidden_state") for each XLNET_VARIANTS entry, run on case.json's batch."""
+    folder = os.path.join(out_dir, "xlnet")
+    with open(os.path.join(folder, "case.json")) as f:
+        case = json.load(f)
+    inputs = {k: torch.tensor(case[k]) for k in ("input_ids", "attention_mask", "token_type_ids")}
+    shutil.rmtree(os.path.join(folder, "variants"), ignore_errors=True)
+    for i, (name, overrides) in enumerate(XLNET_VARIANTS.items()):
+        seed = sum(ord(c) for c in name) + i
+        torch.manual_seed(seed)
+        config = transformers.XLNetConfig(**dict(XLNET, **overrides))
+        model = transformers.XLNetForSequenceClassification(config)
+        randomise(model, seed)
+        sub = os.path.join(folder, "variants", name)
+        model.save_pretrained(sub, safe_serialization=True)
+        model = transformers.XLNetForSequenceClassification.from_pretrained(
+            sub, dtype=torch.float32)
+        model.eval()
+        with torch.no_grad():
+            out = model(**inputs, output_hidden_states=True)
+        save_file({"logits": out.logits.float().contiguous(),
+                   "last_hidden_state": out.hidden_states[-1].float().contiguous()},
+                  os.path.join(sub, "reference.safetensors"))
+        print(f"xlnet variant {name}: logits {out.logits.tolist()}")
+
+
 # The XLNet pipeline goldens (make_xlnet_pipelines): the texts a small SentencePiece model is
 # trained on (it must cover the pipeline inputs), and the calls recorded.
 XLNET_CORPUS = TEXTS + [
@@ -480,6 +517,8 @@ def main():
         make_xlnet(args.out)
     if not args.only or "xlnet" in args.only or "xlnet-pipelines" in args.only:
         make_xlnet_pipelines(args.out)
+    if not args.only or "xlnet" in args.only or "xlnet-variants" in args.only:
+        make_xlnet_variants(args.out)
 
 
 if __name__ == "__main__":

@@ -225,6 +225,25 @@ TEST(XLNet, TokenTypesAndRightPaddingOnlyMatterWhereTheyShould) {
             kRowTolerance);
 }
 
+// Sequence classifiers with other config values (variants/: clamp_len 3 + relu + "first" summary
+// without projection or activation; gelu_new + "mean" summary + layer_norm_eps 1e-5), on the same
+// batch. A "first" or "mean" summary reads padding in a left-padded batch: transformers does too.
+TEST(XLNet, ConfigVariantsMatchTransformers) {
+  const Golden g = load_golden();
+  for (const char* name : {"clamp-first-noproj", "mean-gelu-new"}) {
+    const auto model = load(std::string("variants/") + name);
+    auto ref = io::Checkpoint::open(kDir / "variants" / name / "reference.safetensors");
+    ASSERT_TRUE(ref.ok()) << ref.status().to_string();
+    const EncoderOutput out = model->forward(batch_input(g));
+    EXPECT_LE(max_abs_diff(out.last_hidden_state, ref->get("last_hidden_state").to(DType::kF32),
+                           std::string(name) + " last_hidden_state"),
+              kTolerance);
+    EXPECT_LE(max_abs_diff(out.logits, ref->get("logits").to(DType::kF32),
+                           std::string(name) + " logits"),
+              kTolerance);
+  }
+}
+
 void expect_error(const EncoderModel& model, const EncoderInput& in, StatusCode code,
                   const std::string& what) {
   try {
