@@ -26,7 +26,7 @@ enum class Head : uint8_t {
   kBase,                    // *Model: last_hidden_state (+ pooler_output where the arch has one)
   kSequenceClassification,  // *ForSequenceClassification: logits [B, num_labels]
   kTokenClassification,     // *ForTokenClassification: logits [B, T, num_labels]
-  kQuestionAnswering,       // *ForQuestionAnswering: start_logits, end_logits [B, T]
+  kQuestionAnswering,       // *ForQuestionAnswering(Simple): start_logits, end_logits [B, T]
   kMaskedLM,                // *ForMaskedLM: logits [B, T, vocab]
 };
 std::string_view head_name(Head head);  // "SequenceClassification", ...

@@ -16,6 +16,8 @@ constexpr std::pair<Head, std::string_view> kHeadSuffixes[] = {
     {Head::kSequenceClassification, "ForSequenceClassification"},
     {Head::kTokenClassification, "ForTokenClassification"},
     {Head::kQuestionAnswering, "ForQuestionAnswering"},
+    // XLNet's span head; its "ForQuestionAnswering" is a beam-search head the model file rejects.
+    {Head::kQuestionAnswering, "ForQuestionAnsweringSimple"},
     {Head::kMaskedLM, "ForMaskedLM"},
 };
 

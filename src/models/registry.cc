@@ -14,6 +14,7 @@ const EncoderRegistration kEncoders[] = {
     {"distilbert", "distilbert", make_distilbert},
     {"mpnet", "mpnet", make_mpnet},
     {"deberta-v2", "deberta", make_deberta_v2},
+    {"xlnet", "transformer", make_xlnet},
 };
 
 }  // namespace

@@ -51,5 +51,6 @@ std::unique_ptr<EncoderBase> make_electra(const ModelConfig&, const nn::WeightMa
 std::unique_ptr<EncoderBase> make_distilbert(const ModelConfig&, const nn::WeightMap&, Head);
 std::unique_ptr<EncoderBase> make_mpnet(const ModelConfig&, const nn::WeightMap&, Head);
 std::unique_ptr<EncoderBase> make_deberta_v2(const ModelConfig&, const nn::WeightMap&, Head);
+std::unique_ptr<EncoderBase> make_xlnet(const ModelConfig&, const nn::WeightMap&, Head);
 
 }  // namespace mlhub::models

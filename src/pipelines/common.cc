@@ -51,6 +51,7 @@ std::vector<RowOutput> forward_rows(const LoadedModel& m, const std::vector<tok:
   const models::Head head = m.model->head();
   const models::ModelConfig& cfg = m.model->config();
   const bool type_ids = m.tok.info.returns_token_type_ids && cfg.type_vocab_size > 0;
+  const bool pad_right = m.tok.info.padding_right;
   const int64_t pad_id =
       m.tok.info.pad_id ? *m.tok.info.pad_id : std::max<int64_t>(cfg.pad_token_id, 0);
   int64_t per_token = 1;
@@ -73,13 +74,18 @@ std::vector<RowOutput> forward_rows(const LoadedModel& m, const std::vector<tok:
     const int64_t batch = static_cast<int64_t>(end - begin);
     int64_t len = 1;
     for (size_t i = begin; i < end; ++i) len = std::max<int64_t>(len, rows[order[i]].size());
+    // Padding goes on the tokenizer's padding_side, as transformers pads a batch: XLNet's is the
+    // left, so that its last position (what its sequence summary reads) is a real token.
     std::vector<int64_t> ids(batch * len, pad_id), mask(batch * len, 0), types(batch * len, 0);
+    std::vector<int64_t> first(batch, 0);  // where each row's tokens start
     for (int64_t b = 0; b < batch; ++b) {
       const tok::Encoding& e = rows[order[begin + b]];
+      if (!pad_right) first[b] = len - static_cast<int64_t>(e.size());
       for (size_t t = 0; t < e.size(); ++t) {
-        ids[b * len + t] = e.ids[t];
-        mask[b * len + t] = e.attention_mask.empty() ? 1 : e.attention_mask[t];
-        types[b * len + t] = e.type_ids.empty() ? 0 : e.type_ids[t];
+        const int64_t at = b * len + first[b] + static_cast<int64_t>(t);
+        ids[at] = e.ids[t];
+        mask[at] = e.attention_mask.empty() ? 1 : e.attention_mask[t];
+        types[at] = e.type_ids.empty() ? 0 : e.type_ids[t];
       }
     }
     models::EncoderInput in;
@@ -91,18 +97,19 @@ std::vector<RowOutput> forward_rows(const LoadedModel& m, const std::vector<tok:
     for (int64_t b = 0; b < batch; ++b) {
       RowOutput& r = out[order[begin + b]];
       const int64_t n = static_cast<int64_t>(rows[order[begin + b]].size());
+      const int64_t from = first[b], to = first[b] + n;
       if (head == models::Head::kSequenceClassification) {
         r.values = to_float_vector(o.logits.select(0, b));
         r.rows = 1;
         r.cols = static_cast<int64_t>(r.values.size());
       } else if (head == models::Head::kQuestionAnswering) {
-        r.values = to_float_vector(o.start_logits.select(0, b).slice(0, 0, n));
-        r.values2 = to_float_vector(o.end_logits.select(0, b).slice(0, 0, n));
+        r.values = to_float_vector(o.start_logits.select(0, b).slice(0, from, to));
+        r.values2 = to_float_vector(o.end_logits.select(0, b).slice(0, from, to));
         r.rows = n;
         r.cols = 1;
       } else {
         const Tensor& t = head == models::Head::kBase ? o.last_hidden_state : o.logits;
-        r.values = to_float_vector(t.select(0, b).slice(0, 0, n));
+        r.values = to_float_vector(t.select(0, b).slice(0, from, to));
         r.rows = n;
         r.cols = t.dim(-1);
       }

@@ -93,8 +93,9 @@ struct RowOutput {
   const float* row(int64_t i) const { return values.data() + i * cols; }
 };
 
-// Runs `rows` through the model in batches (right-padded to the longest of each batch with the
-// pad id, attention mask 0 on padding) and returns each row's output for `head`.
+// Runs `rows` through the model in batches (padded to the longest of each batch with the pad id
+// on the tokenizer's padding side, attention mask 0 on padding) and returns each row's output
+// for `head`.
 std::vector<RowOutput> forward_rows(const LoadedModel& m, const std::vector<tok::Encoding>& rows);
 
 // ---- params -------------------------------------------------------------------------------

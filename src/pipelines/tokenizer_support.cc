@@ -45,6 +45,14 @@ bool starts_with_any(const std::string& s, std::initializer_list<const char*> pr
 const char* default_token(const std::string& cls, const std::string& key) {
   const bool roberta_like =
       starts_with_any(cls, {"Roberta", "XLMRoberta", "MPNet", "Camembert", "Bart", "Longformer"});
+  if (starts_with_any(cls, {"XLNet"})) {  // XLNetTokenizer(Fast)
+    if (key == "cls_token") return "<cls>";
+    if (key == "sep_token") return "<sep>";
+    if (key == "pad_token") return "<pad>";
+    if (key == "mask_token") return "<mask>";
+    if (key == "unk_token") return "<unk>";
+    return nullptr;
+  }
   if (roberta_like) {
     if (key == "cls_token") return "<s>";
     if (key == "sep_token") return "</s>";
@@ -114,7 +122,8 @@ LoadedTokenizer load_tokenizer(const fs::path& folder) {
       static const std::pair<const char*, const char*> kFamilies[] = {
           {"roberta", "Roberta"}, {"xlm-roberta", "XLMRoberta"},
           {"mpnet", "MPNet"},     {"camembert", "Camembert"},
-          {"bart", "Bart"},       {"distilbert", "DistilBert"}};
+          {"bart", "Bart"},       {"distilbert", "DistilBert"},
+          {"xlnet", "XLNet"}};
       const std::string mt = model_cfg.value("model_type", std::string());
       for (const auto& [type, name] : kFamilies) {
         if (mt == type) cls = name;
@@ -126,7 +135,10 @@ LoadedTokenizer load_tokenizer(const fs::path& folder) {
   if (mml.is_number() && mml.get<double>() <= kLargeInteger && mml.get<double>() > 0) {
     info.model_max_length = mml.get<int64_t>();
   }
-  info.padding_right = cfg.value("padding_side", std::string("right")) != "left";
+  // The class attribute is the default: XLNetTokenizer(Fast) pads on the left (its <cls> ends
+  // the sequence), and save_pretrained does not write padding_side unless it was passed.
+  const std::string default_side = starts_with_any(cls, {"XLNet"}) ? "left" : "right";
+  info.padding_right = cfg.value("padding_side", default_side) != "left";
   info.truncation_right = cfg.value("truncation_side", std::string("right")) != "left";
   if (cfg.contains("clean_up_tokenization_spaces") &&
       cfg["clean_up_tokenization_spaces"].is_boolean()) {

@@ -15,7 +15,11 @@ One model per pipeline task is also run through transformers.pipeline (summariza
 translation: marian, text2text-generation: t5) into pipelines.json of that case.
 XLNet (no XLNet tokenizer is available offline) gets random ids and records the logits of
 XLNetForSequenceClassification, ForTokenClassification and ForQuestionAnsweringSimple, which share
-one randomised body.
+one randomised body; then (make_xlnet_pipelines, also alone with --only xlnet-pipelines) a small
+SentencePiece model is trained into an XLNet tokenizer (xlnet/tokenizer/) and the
+text-classification, token-classification and question-answering pipelines are run on the three
+heads (xlnet/pipelines.json); make_xlnet_variants (--only xlnet-variants) adds sequence
+classifiers with other config values (xlnet/variants/).
 
 tokenizer.json / vocab files are NOT committed (1-2 MB each): tests take them from
 ../shared/data/tokenizers/<case.json "tokenizer">; the small tokenizer_config.json (and
@@ -409,6 +413,139 @@ def make_xlnet(out_dir):
     print(f"{name}: {sorted(tensors)}")
 
 
+# Config variants of XLNetForSequenceClassification on the xlnet case's batch: the config fields
+# the default case leaves at one value (clamp_len, ff_activation, summary_*, layer_norm_eps).
+XLNET_VARIANTS = {
+    "clamp-first-noproj": dict(clamp_len=3, ff_activation="relu", summary_type="first",
+                               summary_use_proj=False, summary_activation=None),
+    "mean-gelu-new": dict(ff_activation="gelu_new", summary_type="mean", layer_norm_eps=1e-5),
+}
+
+
+def make_xlnet_variants(out_dir):
+    """xlnet/variants/<name>/ (config.json, model.safetensors, reference.safetensors with
+    "logits" and "last_hidden_state") for each XLNET_VARIANTS entry, run on case.json's batch."""
+    folder = os.path.join(out_dir, "xlnet")
+    with open(os.path.join(folder, "case.json")) as f:
+        case = json.load(f)
+    inputs = {k: torch.tensor(case[k]) for k in ("input_ids", "attention_mask", "token_type_ids")}
+    shutil.rmtree(os.path.join(folder, "variants"), ignore_errors=True)
+    for i, (name, overrides) in enumerate(XLNET_VARIANTS.items()):
+        seed = sum(ord(c) for c in name) + i
+        torch.manual_seed(seed)
+        config = transformers.XLNetConfig(**dict(XLNET, **overrides))
+        model = transformers.XLNetForSequenceClassification(config)
+        randomise(model, seed)
+        sub = os.path.join(folder, "variants", name)
+        model.save_pretrained(sub, safe_serialization=True)
+        model = transformers.XLNetForSequenceClassification.from_pretrained(
+            sub, dtype=torch.float32)
+        model.eval()
+        with torch.no_grad():
+            out = model(**inputs, output_hidden_states=True)
+        save_file({"logits": out.logits.float().contiguous(),
+                   "last_hidden_state": out.hidden_states[-1].float().contiguous()},
+                  os.path.join(sub, "reference.safetensors"))
+        print(f"xlnet variant {name}: logits {out.logits.tolist()}")
+
+
+# The XLNet pipeline goldens (make_xlnet_pipelines): the texts a small SentencePiece model is
+# trained on (it must cover the pipeline inputs), and the calls recorded.
+XLNET_CORPUS = TEXTS + [
+    "I loved this movie, it was wonderful. I hated the ending, it was terrible.",
+    "My name is Sarah and I live in London.",
+    "George Washington was the first president of the United States of America.",
+    "What is the capital of France? Paris is the capital and most populous city of France.",
+    "The Eiffel Tower is a wrought-iron lattice tower on the Champ de Mars in Paris, France. "
+    "It is named after the engineer Gustave Eiffel, whose company designed and built the tower "
+    "for the 1889 World's Fair.",
+    "Where is the Eiffel Tower? Who built it, and when?",
+]
+XLNET_QA_CONTEXT = XLNET_CORPUS[-2]
+XLNET_PIPELINES = {
+    # task: (head folder, [(inputs, parameters), ...]); every call runs on all its inputs.
+    "text-classification": ("sequenceclassification", [
+        (["I loved this movie, it was wonderful.", "Hello world!", XLNET_CORPUS[4]], {}),
+        (["Hello world!", "My name is Sarah and I live in London."], {"top_k": None}),
+        ([{"text": "What is the capital of France?",
+           "text_pair": "Paris is the capital of France."}], {}),
+    ]),
+    "token-classification": ("tokenclassification", [
+        (["My name is Sarah and I live in London.", "Hello world!"], {}),
+        (["George Washington was the first president of the United States of America.",
+          "My name is Sarah and I live in London."], {"aggregation_strategy": "simple"}),
+        (["The Eiffel Tower is in Paris, France."], {"aggregation_strategy": "first"}),
+    ]),
+    "question-answering": ("questionansweringsimple", [
+        ([{"question": "Who built the Eiffel Tower?", "context": XLNET_QA_CONTEXT}], {}),
+        ([{"question": "Where is the Eiffel Tower?", "context": XLNET_QA_CONTEXT}],
+         {"top_k": 3}),
+        # Several overlapping windows of different lengths: the batch pads them (on the left).
+        ([{"question": "When was it built?", "context": XLNET_QA_CONTEXT}],
+         {"max_seq_len": 32, "doc_stride": 8, "top_k": 2}),
+    ]),
+}
+
+
+def make_xlnet_pipelines(out_dir):
+    """An XLNet tokenizer (a 256-piece SentencePiece unigram model trained here, converted by
+    XLNetTokenizerFast: left padding, <sep> <cls> at the end, token types 0/1/2) next to the xlnet
+    case's head checkpoints, and what transformers.pipeline returns for each task on them.
+    Writes xlnet/tokenizer/ (tokenizer.json, tokenizer_config.json, special_tokens_map.json;
+    spiece.model is left out: tokenizer.json is what gets loaded) and xlnet/pipelines.json."""
+    import sentencepiece as spm
+    folder = os.path.join(out_dir, "xlnet")
+    tok_dir = os.path.join(folder, "tokenizer")
+    shutil.rmtree(tok_dir, ignore_errors=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus = os.path.join(tmp, "corpus.txt")
+        with open(corpus, "w") as f:
+            f.write("\n".join(XLNET_CORPUS) + "\n")
+        # XLNet's piece layout: <unk> <s> </s> then <cls> <sep> <pad> <mask> <eod> <eop> (3-8),
+        # as the case's ids assume (pad 5, sep 4, cls 3). hard_vocab_limit off: the corpus is
+        # small, so the model gets the pieces it supports (at most the model's 256).
+        spm.SentencePieceTrainer.train(
+            input=corpus, model_prefix=os.path.join(tmp, "spiece"), vocab_size=256,
+            model_type="unigram", hard_vocab_limit=False, character_coverage=1.0,
+            num_threads=1, minloglevel=2, unk_id=0, bos_id=1, eos_id=2, pad_id=-1,
+            control_symbols=["<cls>", "<sep>", "<pad>", "<mask>", "<eod>", "<eop>"])
+        tok = transformers.XLNetTokenizerFast(vocab_file=os.path.join(tmp, "spiece.model"))
+        tok.save_pretrained(tok_dir)
+    os.remove(os.path.join(tok_dir, "spiece.model"))
+    # What the tests load: the files as committed.
+    tok = transformers.AutoTokenizer.from_pretrained(tok_dir)
+    assert tok.padding_side == "left" and (tok.cls_token_id, tok.sep_token_id,
+                                           tok.pad_token_id) == (3, 4, 5)
+    assert len(tok) <= XLNET["vocab_size"]
+    records = []
+    for task, (head, calls) in XLNET_PIPELINES.items():
+        sub = os.path.join(folder, head)
+        model = transformers.AutoConfig.from_pretrained(sub)
+        model = getattr(transformers, model.architectures[0]).from_pretrained(
+            sub, dtype=torch.float32)
+        model.eval()
+        pipe = transformers.pipeline(task, model=model, tokenizer=tok, device="cpu")
+        for inputs, kw in calls:
+            records.append({"task": task, "model": head, "inputs": inputs, "parameters": kw,
+                            "output": [to_plain(pipe(x, **kw)) for x in inputs]})
+    with open(os.path.join(folder, "pipelines.json"), "w") as f:
+        json.dump({"transformers": transformers.__version__, "calls": records}, f, indent=1,
+                  ensure_ascii=False)
+        f.write("\n")
+    print(f"xlnet pipelines: {len(records)} calls, vocabulary {len(tok)}")
+
+
+def to_plain(value):
+    """Pipeline output as JSON: numpy scalars and arrays as Python numbers and lists."""
+    if isinstance(value, dict):
+        return {k: to_plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_plain(v) for v in value]
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return value
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", default=OUT)
@@ -426,6 +563,10 @@ def main():
         make_t5_shapes(args.out)
     if not args.only or "xlnet" in args.only:
         make_xlnet(args.out)
+    if not args.only or "xlnet" in args.only or "xlnet-pipelines" in args.only:
+        make_xlnet_pipelines(args.out)
+    if not args.only or "xlnet" in args.only or "xlnet-variants" in args.only:
+        make_xlnet_variants(args.out)
 
 
 if __name__ == "__main__":

@@ -45,7 +45,8 @@ std::string default_task(const ModelInfo& info) {
   const std::string arch = config["architectures"][0];
   if (ends_with(arch, "ForSequenceClassification")) return "text-classification";
   if (ends_with(arch, "ForTokenClassification")) return "token-classification";
-  if (ends_with(arch, "ForQuestionAnswering")) return "question-answering";
+  if (ends_with(arch, "ForQuestionAnswering") || ends_with(arch, "ForQuestionAnsweringSimple"))
+    return "question-answering";  // XLNet's span head is *ForQuestionAnsweringSimple
   if (ends_with(arch, "ForMaskedLM")) return "fill-mask";
   if (ends_with(arch, "ForCausalLM")) return "text-generation";
   if (ends_with(arch, "ForConditionalGeneration") || ends_with(arch, "MTModel"))
