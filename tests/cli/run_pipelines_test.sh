@@ -76,4 +76,24 @@ check "missing model exit status" 2 "$rc"
 check "unknown task exit status" 2 "$rc"
 "$mlhub" run text-classification --model "$models/bert-tiny-sentiment" --param oops </dev/null 2>/dev/null; rc=$?
 check "bad --param exit status" 2 "$rc"
+# Summarization with a BART checkpoint assembled as the Hub serves it (golden weights and
+# configs of tests/golden/seq2seq/bart, roberta-base's tokenizer.json from ../shared): the
+# recorded greedy call of transformers' pipeline, one input a line.
+shared=${MLHUB_SHARED_DIR:-$2/../shared}
+bart=$(mktemp -d)
+trap 'rm -rf "$bart"' EXIT
+for f in config.json generation_config.json model.safetensors tokenizer_config.json special_tokens_map.json; do
+  ln -s "$2/tests/golden/seq2seq/bart/$f" "$bart/$f"
+done
+ln -s "$shared/data/tokenizers/roberta-base/tokenizer.json" "$bart/tokenizer.json"
+call=$(python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))
+p=next(p for p in c["pipelines"] if p["task"]=="summarization")["calls"][1]
+assert p["parameters"]=={"max_new_tokens":16,"num_beams":1}
+print("\n".join(p["inputs"])); print("===")
+print("\n".join(json.dumps([o],ensure_ascii=False,separators=(",",":")) for o in p["output"]))' \
+  "$2/tests/golden/seq2seq/bart/case.json")
+check "summarization (bart, greedy)" "${call#*===$'\n'}" \
+"$(printf '%s\n' "${call%%$'\n'===*}" |
+   "$mlhub" run summarization --model "$bart" --param max_new_tokens=16 --param num_beams=1)"
+
 exit $fail
