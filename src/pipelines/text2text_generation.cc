@@ -47,7 +47,22 @@ struct Seq2SeqAssets {
   LoadedTokenizer tok;
   generation::GenerationConfig config;  // the pipeline's, before the call's parameters
   std::string prefix;
+  // tokenizer_config.json's tokenizer_class is one whose translation inputs carry language
+  // tokens (transformers' _build_translation_inputs): mBART, mBART-50, NLLB, M2M100.
+  bool multilingual = false;
 };
+
+bool is_multilingual_tokenizer(const fs::path& folder) {
+  std::ifstream in(folder / "tokenizer_config.json");
+  if (!in) return false;
+  const json cfg = json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (!cfg.is_object() || !cfg.contains("tokenizer_class") || !cfg["tokenizer_class"].is_string())
+    return false;
+  const std::string cls = cfg["tokenizer_class"];
+  for (const char* prefix : {"MBart", "Nllb", "M2M100", "SeamlessM4T"})
+    if (cls.rfind(prefix, 0) == 0) return true;
+  return false;
+}
 
 json read_config(const fs::path& folder) {
   std::ifstream in(folder / "config.json");
@@ -60,7 +75,8 @@ json read_config(const fs::path& folder) {
 
 std::shared_ptr<const Seq2SeqAssets> load_assets(const fs::path& folder, const std::string& task) {
   const json config = read_config(folder);
-  auto a = std::make_shared<Seq2SeqAssets>(Seq2SeqAssets{nullptr, load_tokenizer(folder), {}, {}});
+  auto a = std::make_shared<Seq2SeqAssets>(Seq2SeqAssets{nullptr, load_tokenizer(folder), {}, {}, false});
+  a->multilingual = is_multilingual_tokenizer(folder);
   auto model = models::load_seq2seq(folder);
   if (!model.ok()) throw Error(model.status());
   a->model = std::move(*model);
@@ -157,9 +173,11 @@ class Text2Text final : public Pipeline {
       if (e.ids.empty()) fail("stop_sequence has no tokens");
       kwargs["eos_token_id"] = static_cast<int64_t>(e.ids.front());
     }
-    if (!p.get("src_lang").is_null() || !p.get("tgt_lang").is_null())
-      fail("src_lang / tgt_lang need a multilingual tokenizer (mBART-50, NLLB, M2M100), which "
-           "mlhub does not build translation inputs for yet");
+    // TranslationPipeline passes them to the tokenizer's _build_translation_inputs when it has
+    // one and ignores them otherwise (T5, Marian); building those inputs is not implemented.
+    if (a_->multilingual && (!p.get("src_lang").is_null() || !p.get("tgt_lang").is_null()))
+      fail("src_lang / tgt_lang: translation inputs of multilingual tokenizers (mBART-50, NLLB, "
+           "M2M100) are not supported yet");
     o.config = a_->config;
     Status s = o.config.update(kwargs);
     if (!s.ok()) fail(s.message());

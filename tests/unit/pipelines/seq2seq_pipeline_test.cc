@@ -112,6 +112,14 @@ TEST(Seq2SeqPipelineErrors, BadInputsAreClearErrors) {
   // A task name transformers does not have, and a translation name it does.
   EXPECT_FALSE(pipeline("translation_en", folder.dir).ok());
   EXPECT_TRUE(pipeline("translation_en_to_fr", folder.dir).ok());
+  // src_lang / tgt_lang do nothing for T5's tokenizer, as in transformers' TranslationPipeline.
+  auto t = pipeline("translation_en_to_de", folder.dir);
+  ASSERT_TRUE(t.ok()) << t.status().to_string();
+  const json greedy = {{"max_new_tokens", 3}, {"num_beams", 1}};
+  json with_langs = greedy;
+  with_langs["src_lang"] = "en";
+  with_langs["tgt_lang"] = "de";
+  EXPECT_EQ((*t)->run("Hello world!", with_langs), (*t)->run("Hello world!", greedy));
 }
 
 }  // namespace
