@@ -85,6 +85,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const json& params = body.contains("parameters") ? body["parameters"] : body;
     for (bool stream : {false, true}) guarded([&] { check_gen(parse_tgi_parameters(params, stream).gen); });
     guarded([&] {
+      // Encoder-decoder task parameters: what is accepted is a JSON object of known keys, and
+      // its generation keys give a config or a Status, never an exception.
+      const json p = seq2seq_pipeline_params(params.is_object() ? params : json::object());
+      CHECK(p.is_object());
+      json gen = p;
+      for (const char* k : {"clean_up_tokenization_spaces", "truncation", "src_lang", "tgt_lang"}) gen.erase(k);
+      mlhub::generation::GenerationConfig config;
+      (void)config.update(gen);
+      if (p.contains("max_new_tokens")) CHECK(p["max_new_tokens"].get<int64_t>() <= 1025);
+    });
+    guarded([&] {
       const ChatRequest chat = parse_chat_request(body);
       CHECK(chat.messages.is_array() && !chat.messages.empty());
       check_gen(chat.gen);

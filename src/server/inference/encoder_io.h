@@ -113,6 +113,12 @@ bool is_language_model(const ModelInfo& info);
 // Whether the model folder is an encoder-decoder model (config.json is_encoder_decoder), which
 // the seq2seq routes serve (routes_seq2seq.cc).
 bool is_seq2seq_model(const ModelInfo& info);
+// The summarization / translation / text2text pipeline parameters of a task API request's
+// `parameters` object (routes_seq2seq.cc): generation settings from `generate_parameters`, the
+// 2022 flat layout or the text-generation client's fields, under their generate() names, plus
+// clean_up_tokenization_spaces, truncation, src_lang, tgt_lang. Throws InferenceError
+// (kValidation) for unsupported settings, wrong types and lengths / beams above the bounds.
+json seq2seq_pipeline_params(const json& parameters);
 // Whether a model card describes a sentence embedding model (feature-extraction or
 // sentence-similarity tag, or the sentence-transformers library).
 bool is_embedding_model(const ModelInfo& info);

@@ -63,8 +63,9 @@ void take_generation_key(const std::string& key, const json& value, json& out) {
   out[key] = value;
 }
 
-// The pipeline parameters of a request's `parameters` object.
-json pipeline_params(const json& parameters) {
+}  // namespace
+
+json seq2seq_pipeline_params(const json& parameters) {
   json out = json::object();
   for (const auto& [key, value] : parameters.items()) {
     if (key == "generate_parameters") {
@@ -97,6 +98,8 @@ json pipeline_params(const json& parameters) {
   return out;
 }
 
+namespace {
+
 // Text2TextGenerationPipeline's record name per task.
 std::string pipeline_task_for(const std::string& task) {
   if (task == "summarization") return "summarization";
@@ -122,7 +125,7 @@ Response task_seq2seq(RouteContext& ctx, const std::string& task) {
     invalid("streaming is not supported for encoder-decoder models; send stream: false");
   const Inputs in = task_inputs(body.contains("inputs") ? body["inputs"] : json(), InputKind::kText);
   json params = json::object();
-  if (const json* p = optional_member(body, "parameters", "object")) params = pipeline_params(*p);
+  if (const json* p = optional_member(body, "parameters", "object")) params = seq2seq_pipeline_params(*p);
   const std::string pipeline_task = pipeline_task_for(task);
   ctx.call->task = pipeline_task;
   ServedModel& model = acquire_encoder(ctx, pipeline_task);
