@@ -10,6 +10,7 @@ namespace {
 
 // model_type, base prefix of the generation class's checkpoints, factory.
 const std::vector<Seq2SeqRegistration> kSeq2Seq = {
+    {"t5", "", make_t5},
 };
 
 }  // namespace

@@ -1,4 +1,4 @@
-// Relative-position buckets of MPNet and DeBERTa-v2 against transformers' own functions, over
+// Relative-position buckets of MPNet, T5 and DeBERTa-v2 against transformers' own functions, over
 // every relative position a 600-token sequence can produce. The bucket boundaries come from
 // float32 logs truncated (MPNet) or rounded up (DeBERTa), so an off-by-one-ulp log would move a
 // boundary; these tables pin them. Generated with transformers 4.57.3 / torch 2.9.1:
@@ -13,6 +13,12 @@
 //       return out
 //   runs(MPNetEncoder.relative_position_bucket(torch.arange(-300, 301), num_buckets=32,
 //                                              max_distance=128).tolist(), -300)
+//   from transformers.models.t5.modeling_t5 import T5Attention
+//   for bi in (True, False):
+//       for nb, md in [(32, 128), (8, 20)]:
+//           runs(T5Attention._relative_position_bucket(torch.arange(-300, 301), bidirectional=bi,
+//                                                      num_buckets=nb, max_distance=md).tolist(),
+//                -300)
 //   for bs, mp in [(8, 64), (32, 128), (256, 512)]:
 //       runs(make_log_bucket_position(torch.arange(-600, 601), bs, mp).long().tolist(), -600)
 #include <gtest/gtest.h>
@@ -35,6 +41,24 @@ const Run kMpnet[] = {
     7}, {-6, 6}, {-5, 5}, {-4, 4}, {-3, 3}, {-2, 2}, {-1, 1}, {0, 0}, {1, 17}, {2, 18}, {3, 19},
     {4, 20}, {5, 21}, {6, 22}, {7, 23}, {8, 24}, {12, 25}, {16, 26}, {23, 27}, {32, 28}, {46,
     29}, {64, 30}, {91, 31}};
+// clang-format on
+// T5 (t5-small's 32 buckets / 128, and the golden checkpoints' 8 / 20): the encoder's
+// bidirectional buckets and the decoder's unidirectional ones (keys after the query: bucket 0).
+// clang-format off
+const Run kT5Bidirectional32_128[] = {
+    {-300, 15}, {-90, 14}, {-63, 13}, {-45, 12}, {-31, 11}, {-22, 10}, {-15, 9}, {-11, 8}, {-7,
+    7}, {-6, 6}, {-5, 5}, {-4, 4}, {-3, 3}, {-2, 2}, {-1, 1}, {0, 0}, {1, 17}, {2, 18}, {3, 19},
+    {4, 20}, {5, 21}, {6, 22}, {7, 23}, {8, 24}, {12, 25}, {16, 26}, {23, 27}, {32, 28}, {46,
+    29}, {64, 30}, {91, 31}};
+const Run kT5Bidirectional8_20[] = {
+    {-300, 3}, {-6, 2}, {-1, 1}, {0, 0}, {1, 5}, {2, 6}, {7, 7}};
+const Run kT5Unidirectional32_128[] = {
+    {-300, 31}, {-112, 30}, {-98, 29}, {-86, 28}, {-76, 27}, {-66, 26}, {-58, 25}, {-51, 24},
+    {-45, 23}, {-39, 22}, {-34, 21}, {-30, 20}, {-26, 19}, {-23, 18}, {-20, 17}, {-18, 16}, {-15,
+    15}, {-14, 14}, {-13, 13}, {-12, 12}, {-11, 11}, {-10, 10}, {-9, 9}, {-8, 8}, {-7, 7}, {-6,
+    6}, {-5, 5}, {-4, 4}, {-3, 3}, {-2, 2}, {-1, 1}, {0, 0}};
+const Run kT5Unidirectional8_20[] = {
+    {-300, 7}, {-13, 6}, {-8, 5}, {-5, 4}, {-3, 3}, {-2, 2}, {-1, 1}, {0, 0}};
 // clang-format on
 // clang-format off
 const Run kDeberta8_64[] = {
@@ -146,6 +170,18 @@ void expect_runs(std::span<const Run> runs, int64_t last, Fn fn) {
 TEST(RelativePositions, MpnetBucketsMatchTransformers) {
   expect_runs(kMpnet, 300,
               [](int64_t rel) { return mpnet_relative_position_bucket(rel, 32, 128); });
+}
+
+TEST(RelativePositions, T5BucketsMatchTransformers) {
+  auto bucket = [](bool bidirectional, int64_t num_buckets, int64_t max_distance) {
+    return [=](int64_t rel) {
+      return t5_relative_position_bucket(rel, bidirectional, num_buckets, max_distance);
+    };
+  };
+  expect_runs(kT5Bidirectional32_128, 300, bucket(true, 32, 128));
+  expect_runs(kT5Bidirectional8_20, 300, bucket(true, 8, 20));
+  expect_runs(kT5Unidirectional32_128, 300, bucket(false, 32, 128));
+  expect_runs(kT5Unidirectional8_20, 300, bucket(false, 8, 20));
 }
 
 TEST(RelativePositions, DebertaLogBucketsMatchTransformers) {

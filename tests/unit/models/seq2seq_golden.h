@@ -107,4 +107,48 @@ inline float expect_encoder_states(const Seq2SeqModel& model, const Case& c) {
   return worst;
 }
 
+// config.json's eos_token_id (an id or a list of ids).
+inline std::vector<int64_t> eos_ids(const Seq2SeqModel& model) {
+  const auto& eos = model.config().raw.at("eos_token_id");
+  if (eos.is_array()) return eos.get<std::vector<int64_t>>();
+  return {eos.get<int64_t>()};
+}
+
+// Teacher forcing of a golden transformers sequence (start token first): the decoder inputs
+// (the start token and every generated token but the last) and the token each input position
+// must predict (the generated part, up to and including the first eos).
+struct TeacherForced {
+  std::vector<int64_t> inputs, targets;
+};
+inline TeacherForced teacher_forced(const std::vector<int64_t>& sequence,
+                                    const std::vector<int64_t>& eos) {
+  TeacherForced t;
+  t.targets = generated_part(sequence, eos);
+  t.inputs.push_back(sequence.at(0));
+  t.inputs.insert(t.inputs.end(), t.targets.begin(), t.targets.end() - 1);
+  return t;
+}
+
+// The CrossMemory of one source encoded alone.
+inline std::shared_ptr<const CrossMemory> memory_of(const Seq2SeqModel& model,
+                                                    const std::vector<int64_t>& ids) {
+  const Tensor states = model.encode(padded_batch({ids})).last_hidden_state;
+  return model.cross_memory(states.select(0, 0).contiguous());
+}
+
+// A decoder cache that reads `memory`.
+inline KvCache cache_for(const Seq2SeqModel& model, std::shared_ptr<const CrossMemory> memory) {
+  KvCache cache = model.new_cache();
+  cache.set_cross(std::move(memory));
+  return cache;
+}
+
+// The index of the largest value of row `row` of F32 logits [rows, vocab] (the first on ties).
+inline int64_t argmax_row(const Tensor& logits, int64_t row) {
+  const Tensor x = logits.contiguous();
+  const int64_t v = x.dim(1);
+  const float* p = x.data<float>() + row * v;
+  return std::max_element(p, p + v) - p;
+}
+
 }  // namespace mlhub::models::seq2seq_golden
