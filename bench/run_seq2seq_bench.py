@@ -5,7 +5,7 @@ of 512-token sources with beam search (4 beams), same weights, same source ids, 
 settings, same thread counts.
 
   run_seq2seq_bench.py BUILD_DIR [--rounds K] [--threads 1,2] [--batches 1,4] [--new 64]
-                                 [--beams 4] [--sides mlhub,torch,ct2,ct2-int8]
+                                 [--beams 4] [--ngram 3] [--sides mlhub,torch,ct2,ct2-int8]
 
 Model: T5ForConditionalGeneration with t5-small's config and random weights, written once by
 transformers into ~/.cache/mlhub/bench/t5-small-random (the real t5-small cannot be fetched
@@ -21,7 +21,11 @@ Each side runs in its own process (one warm-up call, one timed generate call of 
 batch), K rounds alternating sides; medians. Figures: sequences/s (batch size / seconds of the
 generate call: encoder and beam search), peak RSS per process. Ratios are mlhub / peer (> 1:
 mlhub is faster). Agreement: every side's best-beam token ids against PyTorch's (sequences
-equal, and where the first difference is). Writes BUILD_DIR/bench/seq2seq.json.
+equal, and where the first difference is). CTranslate2 is not expected to match exactly with
+no_repeat_ngram_size > 0: transformers counts the decoder start token in the n-grams and
+CTranslate2 does not (greedy shows it at the second step: transformers may not generate
+"0 0" after the start token 0, CTranslate2 may); --ngram 0 checks its numerics alone.
+Writes BUILD_DIR/bench/seq2seq.json.
 """
 import argparse
 import json
@@ -47,6 +51,7 @@ def parse_args():
     p.add_argument("--batches", default="1,4")
     p.add_argument("--new", type=int, default=64)
     p.add_argument("--beams", type=int, default=4)
+    p.add_argument("--ngram", type=int, default=3, help="no_repeat_ngram_size (0: off)")
     p.add_argument("--sides", default="mlhub,torch,ct2,ct2-int8")
     p.add_argument("--shared", default=os.environ.get("MLHUB_SHARED_DIR",
                                                       os.path.join(ROOT, "..", "shared")))
@@ -104,7 +109,8 @@ def main():
             subprocess.run([py, PEER, "convert", MODEL, ct2_dirs[side], quant], check=True,
                            env=env_ct2)
     bench = os.path.join(args.build_dir, "bench", "seq2seq_bench")
-    common = ["--new", str(args.new), "--beams", str(args.beams), "--rounds", "1"]
+    common = ["--new", str(args.new), "--beams", str(args.beams), "--ngram", str(args.ngram),
+              "--rounds", "1"]
     cells = []
     for batch in [int(x) for x in args.batches.split(",")]:
         src = sources_file(tokenizer_dir, batch)
@@ -129,7 +135,8 @@ def main():
             results.setdefault((batch, t, side), []).append(run(cmd, env))
 
     print(f"\nSeq2seq benchmark: t5-small shape (random weights), sources {SOURCE_LEN} tokens, "
-          f"{args.beams} beams, {args.new} new tokens, {args.rounds} rounds (medians)")
+          f"{args.beams} beams, {args.new} new tokens, no_repeat_ngram_size {args.ngram}, "
+          f"{args.rounds} rounds (medians)")
     print(f"{'batch':>5} {'thr':>3} {'side':9} {'seq/s':>7} {'s/seq':>7} {'load s':>7} "
           f"{'RSS MB':>7}  agreement with torch")
     table = []
@@ -161,6 +168,7 @@ def main():
     os.makedirs(os.path.dirname(out), exist_ok=True)
     with open(out, "w") as f:
         json.dump({"source_len": SOURCE_LEN, "beams": args.beams, "new_tokens": args.new,
+                   "no_repeat_ngram_size": args.ngram,
                    "rounds": args.rounds, "rows": table}, f, indent=1)
     print(f"\nwrote {out}")
 

@@ -3,12 +3,12 @@
 // generate_seq2seq over a batch of sources (encoder + beam search) with the settings the peers
 // use: `beams` beams, min = max = `new` new tokens, the model folder's generation_config.json
 // with t5-small's summarization parameters (length_penalty 2.0, early_stopping,
-// no_repeat_ngram_size 3). One untimed warm-up call on a short source (first 32 tokens, 2 new
-// tokens), as the peers do. Threads: MLHUB_NUM_THREADS.
+// no_repeat_ngram_size 3 unless --ngram; 0 turns it off). One untimed warm-up call on a short
+// source (first 32 tokens, 2 new tokens), as the peers do. Threads: MLHUB_NUM_THREADS.
 // Prints one JSON line: load seconds, median seconds per sequence (round time / batch size),
 // sequences/s, per source the best beam's generated ids and score, peak RSS.
 //
-//   seq2seq_bench MODEL_DIR INPUT_IDS_JSON [--rounds K] [--new N] [--beams B]
+//   seq2seq_bench MODEL_DIR INPUT_IDS_JSON [--rounds K] [--new N] [--beams B] [--ngram N]
 //
 // INPUT_IDS_JSON: a list of sources, each a list of token ids (eos included).
 #include <sys/resource.h>
@@ -32,8 +32,7 @@ namespace {
 namespace gen = mlhub::generation;
 
 double now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 double median(std::vector<double> v) {
@@ -46,26 +45,28 @@ int fail(const std::string& what) {
   return 1;
 }
 
-// Parses a positive integer option value; 0 on anything else.
-int positive(const char* text) {
+// Parses a non-negative integer option value; -1 on anything else.
+int count(const char* text) {
   char* end = nullptr;
   const long v = std::strtol(text, &end, 10);
-  return (*end == '\0' && v > 0 && v < 1'000'000) ? static_cast<int>(v) : 0;
+  return (end != text && *end == '\0' && v >= 0 && v < 1'000'000) ? static_cast<int>(v) : -1;
 }
 
 int run(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: seq2seq_bench MODEL_DIR INPUT_IDS_JSON [--rounds K] [--new N] "
-                         "[--beams B]\n");
+    std::fprintf(stderr,
+                 "usage: seq2seq_bench MODEL_DIR INPUT_IDS_JSON [--rounds K] [--new N] "
+                 "[--beams B] [--ngram N]\n");
     return 2;
   }
-  int rounds = 1, new_tokens = 64, beams = 4;
+  int rounds = 1, new_tokens = 64, beams = 4, ngram = 3;
   for (int i = 3; i < argc; ++i) {
-    int* target = !std::strcmp(argv[i], "--rounds") ? &rounds
-                  : !std::strcmp(argv[i], "--new")  ? &new_tokens
+    int* target = !std::strcmp(argv[i], "--rounds")  ? &rounds
+                  : !std::strcmp(argv[i], "--new")   ? &new_tokens
                   : !std::strcmp(argv[i], "--beams") ? &beams
-                                                      : nullptr;
-    if (!target || i + 1 >= argc || !(*target = positive(argv[++i])))
+                  : !std::strcmp(argv[i], "--ngram") ? &ngram
+                                                     : nullptr;
+    if (!target || i + 1 >= argc || (*target = count(argv[++i])) < (target == &ngram ? 0 : 1))
       return fail(std::string("bad option or value near '") + argv[i] + "'");
   }
   std::vector<std::vector<int64_t>> sources;
@@ -91,7 +92,7 @@ int run(int argc, char** argv) {
   config->min_new_tokens = new_tokens;  // no beam stops early: the peers do the same work
   config->length_penalty = 2.0;
   config->early_stopping = gen::EarlyStopping::kTrue;
-  config->no_repeat_ngram_size = 3;
+  config->no_repeat_ngram_size = ngram;
   if (auto s = config->validate(); !s.ok()) return fail(s.to_string());
 
   // Warm-up: a short source, two new tokens (first-touch of the weights, thread pool start).

@@ -6,8 +6,9 @@ line.
   seq2seq_peer.py make MODEL_DIR TOKENIZER_DIR        write the t5-small-shaped model (once)
   seq2seq_peer.py convert MODEL_DIR CT2_DIR fp32|int8 convert it for CTranslate2 (once)
   seq2seq_peer.py torch MODEL_DIR INPUT_IDS_JSON --threads N [--new 64] [--beams 4] [--rounds 1]
+                 [--ngram 3]
   seq2seq_peer.py ct2 CT2_DIR INPUT_IDS_JSON --threads N [--new 64] [--beams 4] [--rounds 1]
-                 [--compute float32|int8]
+                 [--ngram 3] [--compute float32|int8]
 
 The model: T5ForConditionalGeneration with t5-small's config (d_model 512, d_ff 2048, d_kv 64,
 6 + 6 layers, 8 heads, relu, vocab 32128, relative buckets 32 / max distance 128, tied head),
@@ -91,7 +92,8 @@ def run_torch(args, sources):
         out = model.generate(ids, attention_mask=torch.ones_like(ids), num_beams=args.beams,
                              max_new_tokens=new, min_new_tokens=new, do_sample=False,
                              num_return_sequences=1, return_dict_in_generate=True,
-                             output_scores=True, **SETTINGS)
+                             output_scores=True,
+                             **dict(SETTINGS, no_repeat_ngram_size=args.ngram))
         return ([row[1:].tolist() for row in out.sequences],
                 [float(s) for s in out.sequences_scores])
 
@@ -128,7 +130,7 @@ def run_ct2(args, sources):
         res = tr.translate_batch(toks, beam_size=args.beams, max_decoding_length=new,
                                  min_decoding_length=new, num_hypotheses=1, return_scores=True,
                                  max_batch_size=0, length_penalty=SETTINGS["length_penalty"],
-                                 no_repeat_ngram_size=SETTINGS["no_repeat_ngram_size"])
+                                 no_repeat_ngram_size=args.ngram)
         return ([[index[s] for s in r.hypotheses[0]] for r in res],
                 [float(r.scores[0]) for r in res])
 
@@ -157,6 +159,8 @@ def main():
     p.add_argument("--new", type=int, default=64)
     p.add_argument("--beams", type=int, default=4)
     p.add_argument("--rounds", type=int, default=1)
+    p.add_argument("--ngram", type=int, default=SETTINGS["no_repeat_ngram_size"],
+                   help="no_repeat_ngram_size (0: off)")
     p.add_argument("--compute", default="float32", help="ct2 compute_type (int8 for int8 weights)")
     args = p.parse_args()
     with open(args.input) as f:
