@@ -18,9 +18,9 @@ tokenizer.json, cut to 511 tokens + eos (</s> = 1); batch B takes B different wi
 tokens long, so no side pads). Decoding: 4 beams, min = max = NEW new tokens, length_penalty
 2.0, early_stopping, no_repeat_ngram_size 3 (t5-small's summarization parameters).
 Each side runs in its own process (one warm-up call, one timed generate call of the whole
-batch), K rounds alternating sides; medians. Figures: sequences/s (batch size / seconds of the
-generate call: encoder and beam search), peak RSS per process. Ratios are mlhub / peer (> 1:
-mlhub is faster). Agreement: every side's best-beam token ids against PyTorch's (sequences
+batch), K rounds alternating sides; medians (spread: slowest / fastest round). Figures:
+sequences/s (batch size / seconds of the generate call: encoder and beam search), peak RSS per
+process. Ratios are mlhub / peer (> 1: mlhub is faster). Agreement: every side's best-beam token ids against PyTorch's (sequences
 equal, and where the first difference is). CTranslate2 is not expected to match exactly with
 no_repeat_ngram_size > 0: transformers counts the decoder start token in the n-grams and
 CTranslate2 does not (greedy shows it at the second step: transformers may not generate
@@ -137,14 +137,16 @@ def main():
     print(f"\nSeq2seq benchmark: t5-small shape (random weights), sources {SOURCE_LEN} tokens, "
           f"{args.beams} beams, {args.new} new tokens, no_repeat_ngram_size {args.ngram}, "
           f"{args.rounds} rounds (medians)")
-    print(f"{'batch':>5} {'thr':>3} {'side':9} {'seq/s':>7} {'s/seq':>7} {'load s':>7} "
-          f"{'RSS MB':>7}  agreement with torch")
+    print(f"{'batch':>5} {'thr':>3} {'side':9} {'seq/s':>7} {'s/seq':>7} {'spread':>6} "
+          f"{'load s':>7} {'RSS MB':>7}  agreement with torch")
     table = []
     for (batch, t, side), rs in results.items():
         sec = statistics.median(r["sec_per_seq"] for r in rs)
         ref = results.get((batch, t, "torch"))
         entry = {"batch": batch, "threads": t, "side": side, "seq_s": 1.0 / sec,
-                 "sec_per_seq": sec, "load_s": statistics.median(r["load_s"] for r in rs),
+                 "sec_per_seq": sec,
+                 "spread": max(r["sec_per_seq"] for r in rs) / min(r["sec_per_seq"] for r in rs),
+                 "load_s": statistics.median(r["load_s"] for r in rs),
                  "peak_rss_mb": max(r["peak_rss_mb"] for r in rs), "ids": rs[-1]["ids"],
                  "scores": rs[-1]["scores"],
                  "stable_across_rounds": all(r["ids"] == rs[0]["ids"] for r in rs)}
@@ -157,7 +159,7 @@ def main():
                     f"max |score diff| {score_diff:.2e}")
         table.append(entry)
         print(f"{batch:>5} {t:>3} {side:9} {entry['seq_s']:7.3f} {sec:7.3f} "
-              f"{entry['load_s']:7.2f} {entry['peak_rss_mb']:7.0f}  {note}")
+              f"{entry['spread']:6.2f} {entry['load_s']:7.2f} {entry['peak_rss_mb']:7.0f}  {note}")
     print("\nRatios mlhub / peer (> 1: mlhub faster):")
     by = {(e["batch"], e["threads"], e["side"]): e for e in table}
     for (batch, t, side), e in by.items():
