@@ -63,6 +63,8 @@ bench: build
 	MLHUB_BIN=$(BUILD)/mlhub $(PYENV)/bin/python bench/run_hub_bench.py
 	@./scripts/setup_bench_llama
 	$(PYENV)/bin/python bench/run_decoder_bench.py $(BUILD)
+	@./scripts/setup_bench_ct2
+	$(PYENV)/bin/python bench/run_seq2seq_bench.py $(BUILD)
 	@MLHUB_HUBENV=$(HUBENV) ./scripts/setup_hub_clients
 	MLHUB_BIN=$(BUILD)/mlhub $(HUBENV)/bin/python bench/run_inference_bench.py
 
