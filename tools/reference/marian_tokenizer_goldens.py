@@ -144,6 +144,16 @@ def train_spm(lines, prefix, vocab_size):
         normalization_rule_name="identity", byte_fallback=False, unk_id=1, eos_id=0, bos_id=-1,
         pad_id=-1, minloglevel=2)
     os.remove(path)
+    # The model records the trainer's (temporary) paths: fix them so reruns are byte-identical.
+    from sentencepiece import sentencepiece_model_pb2 as pb
+    m = pb.ModelProto()
+    with open(prefix + ".model", "rb") as f:
+        m.ParseFromString(f.read())
+    del m.trainer_spec.input[:]
+    m.trainer_spec.input.append("tokenizer_corpus.txt")
+    m.trainer_spec.model_prefix = os.path.basename(prefix)
+    with open(prefix + ".model", "wb") as f:
+        f.write(m.SerializeToString())
 
 
 def write_opus_folders():
