@@ -80,6 +80,7 @@ goldens:
 	$(PYENV)/bin/python tools/reference/decoder_goldens.py
 	$(PYENV)/bin/python tools/reference/smollm2_goldens.py
 	$(PYENV)/bin/python tools/reference/seq2seq_goldens.py
+	$(PYENV)/bin/python tools/reference/marian_tokenizer_goldens.py
 	$(PYENV)/bin/python tools/reference/generation_goldens.py
 	$(PYENV)/bin/python tools/reference/chat_template_goldens.py
 

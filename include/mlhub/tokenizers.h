@@ -103,7 +103,10 @@ class Tokenizer {
   static Result<Tokenizer> from_json_string(std::string_view json);
   // Loads a model folder the way transformers' AutoTokenizer does: tokenizer.json when present,
   // otherwise the legacy files (vocab.txt; vocab.json + merges.txt; a SentencePiece .model),
-  // with tokenizer_config.json / special_tokens_map.json settings applied.
+  // with tokenizer_config.json / special_tokens_map.json settings applied. A MarianTokenizer
+  // folder (source.spm, target.spm, vocab.json) loads as transformers' slow MarianTokenizer,
+  // even when it also has a tokenizer.json (transformers has no fast Marian class); encode and
+  // decode then follow that class (docs/tokenizers.md, "MarianTokenizer").
   // `path` may also be a tokenizer.json file.
   static Result<Tokenizer> from_pretrained(const std::string& path);
 

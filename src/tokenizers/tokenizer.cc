@@ -89,7 +89,9 @@ Result<Tokenizer> Tokenizer::from_pretrained(const std::string& path) {
     legacy::FolderConfig cfg = legacy::read_folder_config(path);
     const std::string json_path = (fs::path(path) / "tokenizer.json").string();
     Json doc;
-    if (fs::exists(json_path, ec)) {
+    if (auto slow_only = legacy::convert_slow_only_folder(path, cfg)) {
+      doc = std::move(*slow_only);  // MarianTokenizer: the slow class even beside tokenizer.json
+    } else if (fs::exists(json_path, ec)) {
       doc = with_name(json_path, [&] { return parse_json(read_file(json_path), json_path); });
     } else if (auto converted = legacy::convert_legacy_folder(path, cfg)) {
       doc = std::move(*converted);

@@ -35,6 +35,8 @@ std::unique_ptr<Decoder> strip_decoder_from_json(const JsonRef& j);
 std::unique_ptr<Decoder> replace_decoder_from_json(const JsonRef& j);
 std::unique_ptr<Decoder> ctc_decoder_from_json(const JsonRef& j);
 std::unique_ptr<Decoder> sequence_decoder_from_json(const JsonRef& j);
+// mlhub extension (decoders/marian.cc): MarianTokenizer's decode, written by legacy/marian.cc.
+std::unique_ptr<Decoder> marian_decoder_from_json(const JsonRef& j);
 
 // A JSON string holding exactly one char (serde's `char`).
 char32_t json_char(const JsonRef& j);

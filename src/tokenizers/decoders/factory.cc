@@ -44,6 +44,7 @@ std::unique_ptr<Decoder> decoder_from_json(const JsonRef& j) {
       {"Fuse", fuse_decoder_from_json},
       {"Strip", strip_decoder_from_json},
       {"ByteFallback", byte_fallback_decoder_from_json},
+      {"MarianSentencePiece", marian_decoder_from_json},  // mlhub extension
   };
   const std::string type = j.has("type") && j.at("type").is_string() ? j.at("type").str() : "";
   for (const Variant& v : kVariants) {

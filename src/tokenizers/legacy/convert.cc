@@ -112,11 +112,7 @@ std::optional<Json> convert_legacy_folder(const std::string& dir, const FolderCo
       vocab_file = "spiece.model";
       break;
     case TokClass::kMarian:
-      throw Error(
-          StatusCode::kUnimplemented,
-          dir +
-              ": MarianTokenizer is a slow-only tokenizer in transformers (SentencePiece "
-              "source.spm/target.spm with vocab.json ids); only its tokenizer.json loads here");
+      return convert_marian(dir, cfg, nullptr);
     case TokClass::kGeneric:
       if (!any_files) return std::nullopt;
       throw Error(

@@ -159,6 +159,9 @@ Json template_processing(const std::string& single, const std::string& pair,
 // An empty tokenizer.json document (version, null components, empty added_tokens).
 Json empty_document();
 
+// Standard base64 with "=" padding (how tokenizer.json stores binary data).
+std::string base64_encode(std::string_view bytes);
+
 // ---- decode-time behaviour of transformers classes ------------------------------------------
 
 // Decoders appended (in a Sequence after the class's ByteLevel decoder, whose output is one
@@ -199,5 +202,14 @@ Json convert_bpe_files(TokClass cls, const std::string& vocab_path, const std::s
                        const Json& slow_kwargs);
 // SpmConverter family (Llama, Gemma, T5) from a SentencePiece model (sentencepiece.cc).
 Json convert_sentencepiece(TokClass cls, const std::string& model_path, const Json& slow_kwargs);
+// The slow MarianTokenizer of folder `dir` (source.spm, target.spm, vocab.json, and
+// target_vocab.json with separate_vocabs) as a document with the mlhub "MarianSentencePiece"
+// model and decoder (marian.cc). `tokenizer_json_added` is the folder's tokenizer.json
+// "added_tokens", used when tokenizer_config.json has no "added_tokens_decoder". The document
+// is complete: apply_tokenizer_config only removes the kSlowInitKwargsKey member. Throws
+// kNotFound for a missing file, kInvalidArgument for bad vocab / config contents, kCorruption
+// for a SentencePiece model that does not parse.
+Json convert_marian(const std::string& dir, const FolderConfig& cfg,
+                    const Json* tokenizer_json_added);
 
 }  // namespace mlhub::tok::legacy

@@ -220,11 +220,11 @@ void apply_tokenizer_config(Json& doc, const FolderConfig& cfg) {
     }
     if (auto c = class_from_label((*slow)["class"].get<std::string>())) cls = *c;
   }
-  if (cls == TokClass::kMarian) {
-    // AutoTokenizer would build the slow MarianTokenizer (and fails without source.spm); the
-    // tokenizer.json is used as PreTrainedTokenizerFast would.
-    cls = TokClass::kGeneric;
-  }
+  // A converted Marian folder is complete (convert_marian applied the slow tokenizer's
+  // settings). A tokenizer.json in a Marian folder without source.spm, where AutoTokenizer
+  // would fail, is used as PreTrainedTokenizerFast would.
+  if (slow && cls == TokClass::kMarian) return;
+  if (cls == TokClass::kMarian) cls = TokClass::kGeneric;
 
   static const Json kNoAdded = Json::array();
   const Json* json_added = nullptr;

@@ -31,6 +31,13 @@ FolderConfig read_folder_config(const std::string& dir);
 // config.json's model_type as transformers does, else the files present.
 std::optional<Json> convert_legacy_folder(const std::string& dir, const FolderConfig& cfg);
 
+// The document for a folder whose tokenizer class transformers has only as a slow tokenizer
+// (MarianTokenizer), which AutoTokenizer then uses even when the folder has a tokenizer.json;
+// nullopt for every other class. A Marian folder without source.spm but with a tokenizer.json
+// also gives nullopt (transformers fails there; the tokenizer.json is used as
+// PreTrainedTokenizerFast would use it).
+std::optional<Json> convert_slow_only_folder(const std::string& dir, const FolderConfig& cfg);
+
 // Applies the tokenizer_config.json settings transformers applies when it loads
 // `tokenizer_json` (already parsed from the folder's tokenizer.json or converted).
 void apply_tokenizer_config(Json& tokenizer_json, const FolderConfig& cfg);

@@ -15,28 +15,6 @@ namespace {
 
 const char kSpace[] = "\xE2\x96\x81";  // U+2581, SentencePiece's whitespace mark
 
-std::string base64(std::string_view bytes) {
-  static const char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  size_t i = 0;
-  for (; i + 2 < bytes.size(); i += 3) {
-    uint32_t v = (static_cast<uint8_t>(bytes[i]) << 16) |
-                 (static_cast<uint8_t>(bytes[i + 1]) << 8) | static_cast<uint8_t>(bytes[i + 2]);
-    for (int s = 18; s >= 0; s -= 6) out.push_back(kAlphabet[(v >> s) & 63]);
-  }
-  if (i < bytes.size()) {
-    uint32_t v = static_cast<uint8_t>(bytes[i]) << 16;
-    if (i + 1 < bytes.size()) v |= static_cast<uint8_t>(bytes[i + 1]) << 8;
-    out.push_back(kAlphabet[(v >> 18) & 63]);
-    out.push_back(kAlphabet[(v >> 12) & 63]);
-    out.push_back(i + 1 < bytes.size() ? kAlphabet[(v >> 6) & 63] : '=');
-    out.push_back('=');
-  }
-  return out;
-}
-
 // Python truthiness of a kwargs value (None and false are falsy).
 bool truthy(const Json& kwargs, std::string_view key, bool absent) {
   auto it = kwargs.find(key);
@@ -301,8 +279,9 @@ Json convert_sentencepiece(TokClass cls, const std::string& model_path, const Js
   } else {  // T5: the SpmConverter defaults
     Json seq = Json::array();
     if (!m.normalizer_spec.precompiled_charsmap.empty()) {
-      seq.push_back(Json{{"type", "Precompiled"},
-                         {"precompiled_charsmap", base64(m.normalizer_spec.precompiled_charsmap)}});
+      seq.push_back(
+          Json{{"type", "Precompiled"},
+               {"precompiled_charsmap", base64_encode(m.normalizer_spec.precompiled_charsmap)}});
     }
     seq.push_back(Json{{"type", "Strip"}, {"strip_left", false}, {"strip_right", true}});
     seq.push_back(

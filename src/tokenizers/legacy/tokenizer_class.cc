@@ -117,8 +117,12 @@ ClassParams class_params(TokClass cls, Side side) {
                {"legacy", nullptr},
                {"add_prefix_space", slow ? Json(true) : Json(nullptr)}}};
     }
+    case TokClass::kMarian:  // slow only; its __init__ passes plain strings on
+      return {{{"unk_token", "<unk>", Wrap::kNone},
+               {"eos_token", "</s>", Wrap::kNone},
+               {"pad_token", "<pad>", Wrap::kNone}},
+              {{"separate_vocabs", false}}};
     case TokClass::kGeneric:
-    case TokClass::kMarian:
       break;
   }
   return {};

@@ -19,6 +19,7 @@ std::unique_ptr<Model> model_from_json(const JsonRef& j) {
     if (type == "WordPiece") return wordpiece_from_json(j);
     if (type == "WordLevel") return wordlevel_from_json(j);
     if (type == "Unigram") return unigram_from_json(j);
+    if (type == "MarianSentencePiece") return marian_from_json(j);  // mlhub extension
     j.at("type").fail("unknown model type \"" + type +
                       "\" (expected BPE, WordPiece, WordLevel or Unigram)");
   }

@@ -16,6 +16,9 @@ std::unique_ptr<Model> bpe_from_json(const JsonRef& j);
 std::unique_ptr<Model> wordpiece_from_json(const JsonRef& j);
 std::unique_ptr<Model> wordlevel_from_json(const JsonRef& j);
 std::unique_ptr<Model> unigram_from_json(const JsonRef& j);
+// mlhub extension (marian.cc): MarianTokenizer's encode, written by legacy/marian.cc. Never
+// tried for a model object without "type".
+std::unique_ptr<Model> marian_from_json(const JsonRef& j);
 
 // BPE dropout draws from a per-model random generator, seeded randomly at load. This reseeds
 // it (for reproducible tests); returns false when `model` is not a BPE model. The draws of
