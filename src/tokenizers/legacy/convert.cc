@@ -9,17 +9,6 @@
 namespace mlhub::tok::legacy {
 namespace {
 
-namespace fs = std::filesystem;
-
-bool has_file(const std::string& dir, const char* name) {
-  std::error_code ec;
-  return fs::is_regular_file(fs::path(dir) / name, ec);
-}
-
-std::string in_dir(const std::string& dir, const char* name) {
-  return (fs::path(dir) / name).string();
-}
-
 // The class guessed from the files when the configs name none (transformers would refuse).
 std::optional<TokClass> class_from_files(const std::string& dir) {
   if (has_file(dir, "vocab.txt")) return TokClass::kBert;

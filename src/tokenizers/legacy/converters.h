@@ -177,6 +177,10 @@ std::vector<Json> whisper_decode_hooks();
 
 // ---- files --------------------------------------------------------------------------------
 
+// Whether `dir` holds a regular file `name`, and that file's path.
+bool has_file(const std::string& dir, const char* name);
+std::string in_dir(const std::string& dir, const char* name);
+
 // The bytes of a file; kNotFound when missing, kIoError when unreadable.
 std::string read_binary_file(const std::string& path);
 // A text file as Python's open(path, encoding="utf-8").read() gives it: strict UTF-8

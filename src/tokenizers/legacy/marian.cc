@@ -24,17 +24,6 @@
 namespace mlhub::tok::legacy {
 namespace {
 
-namespace fs = std::filesystem;
-
-bool has_file(const std::string& dir, const char* name) {
-  std::error_code ec;
-  return fs::is_regular_file(fs::path(dir) / name, ec);
-}
-
-std::string in_dir(const std::string& dir, const char* name) {
-  return (fs::path(dir) / name).string();
-}
-
 // A vocab.json: a JSON object {piece: id} with ids that fit in 32 bits.
 Json read_vocab(const std::string& path) {
   Json v = read_json_file(path);

@@ -244,6 +244,15 @@ Json template_processing(const std::string& single, const std::string& pair,
 
 // ---- files -----------------------------------------------------------------------------------
 
+bool has_file(const std::string& dir, const char* name) {
+  std::error_code ec;
+  return std::filesystem::is_regular_file(std::filesystem::path(dir) / name, ec);
+}
+
+std::string in_dir(const std::string& dir, const char* name) {
+  return (std::filesystem::path(dir) / name).string();
+}
+
 std::string read_binary_file(const std::string& path) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) {
