@@ -18,7 +18,20 @@ std::shared_ptr<const SpmProcessor> SpmProcessor::load(std::string_view bytes,
   // The library parses with protobuf (safe on any bytes) but trusts the structure it then
   // builds on; our reader rejects truncated or malformed protos first, with a byte offset.
   try {
-    (void)legacy::parse_sentencepiece_model(bytes);
+    const legacy::SentencePieceModel model = legacy::parse_sentencepiece_model(bytes);
+    legacy::check_precompiled_charsmap(model.normalizer_spec.precompiled_charsmap,
+                                       "normalizer_spec");
+    legacy::check_precompiled_charsmap(model.denormalizer_spec.precompiled_charsmap,
+                                       "denormalizer_spec");
+    // The library builds a trie of the pieces as C strings and aborts (an exception it cannot
+    // pass on) on an empty key or keys out of order, which a NUL byte in a piece makes; a
+    // trained model has neither.
+    for (size_t i = 0; i < model.pieces.size(); ++i) {
+      const std::string& piece = model.pieces[i].piece;
+      if (piece.empty() || piece.find('\0') != std::string::npos)
+        throw Error(StatusCode::kCorruption,
+                    "piece " + std::to_string(i) + " is empty or holds a NUL byte");
+    }
   } catch (const Error& e) {
     throw Error(StatusCode::kCorruption, std::string(what) + ": " + e.what());
   }

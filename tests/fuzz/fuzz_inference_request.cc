@@ -52,7 +52,8 @@ void check_inputs(const Inputs& in) {
 
 void check_gen(const GenParams& g) {
   CHECK(std::isfinite(g.temperature) && g.temperature >= 0);
-  CHECK(std::isfinite(g.top_p) && g.top_p > 0 && g.top_p <= 1);
+  // OpenAI documents top_p in [0, 1] (0 keeps only the most likely token); TGI refuses 0.
+  CHECK(std::isfinite(g.top_p) && g.top_p >= 0 && g.top_p <= 1);
   CHECK(g.top_k >= 0);
   CHECK(std::isfinite(g.repetition_penalty) && g.repetition_penalty > 0);
   CHECK(!g.max_new_tokens || *g.max_new_tokens >= 0);

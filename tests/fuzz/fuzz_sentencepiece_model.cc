@@ -2,7 +2,9 @@
 // must either throw mlhub::Error or return a model whose pieces are valid UTF-8; a parsed model
 // is then loaded the way a user would load it, Tokenizer::from_pretrained on a folder holding it
 // with a tokenizer_config.json naming LlamaTokenizer / T5Tokenizer / GemmaTokenizer, and a
-// tokenizer that loads must encode and decode without crashing.
+// tokenizer that loads must encode and decode without crashing. The same bytes also go to the
+// SentencePiece library the way MarianTokenizer folders use it (SpmProcessor: mlhub's check,
+// then libsentencepiece), which must refuse them with mlhub::Error or encode and decode.
 // Seeds: corpus/fuzz_sentencepiece_model (small models written with the sentencepiece trainer).
 #include <sys/stat.h>
 #include <unistd.h>
@@ -12,13 +14,16 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iterator>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "fuzz_util.h"
 #include "mlhub/core.h"
 #include "mlhub/tokenizers.h"
 #include "tokenizers/legacy/sentencepiece_model.h"
+#include "tokenizers/spm_processor.h"
 
 namespace {
 
@@ -72,6 +77,32 @@ void load_and_encode(std::string_view bytes) {
   }
 }
 
+void round_trip(const mlhub::tok::SpmProcessor& spm, std::string_view text) {
+  std::vector<std::string> pieces;
+  for (const auto& p : spm.encode(text)) {
+    MLHUB_FUZZ_CHECK(p.begin <= p.end && p.end <= text.size());
+    pieces.push_back(p.piece);
+  }
+  pieces.push_back("not-a-piece");
+  (void)spm.decode_pieces(pieces);
+}
+
+void library_encode(std::string_view bytes) {
+  std::shared_ptr<const mlhub::tok::SpmProcessor> spm;
+  try {
+    spm = mlhub::tok::SpmProcessor::load(bytes, "fuzz.spm");
+  } catch (const mlhub::Error&) {
+    return;
+  }
+  for (const std::string_view text : {"Hello world! héllo 123", " ▁a  b\t\n", "你好🤗", ""}) {
+    try {
+      round_trip(*spm, text);
+    } catch (const mlhub::Error&) {
+      // The library's own refusal, passed on as an error.
+    }
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -88,5 +119,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     MLHUB_FUZZ_CHECK(type >= 1 && type <= 6);
   }
   load_and_encode(bytes);
+  library_encode(bytes);
   return 0;
 }

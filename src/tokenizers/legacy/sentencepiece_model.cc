@@ -4,6 +4,7 @@
 #include "tokenizers/legacy/sentencepiece_model.h"
 
 #include <cstring>
+#include <vector>
 #include <string>
 
 #include "mlhub/core.h"
@@ -292,7 +293,56 @@ void parse_normalizer_spec(std::string_view data, size_t base, SpmNormalizerSpec
   }
 }
 
+uint32_t le32(const unsigned char* p) {
+  return p[0] | (p[1] << 8) | (p[2] << 16) | (static_cast<uint32_t>(p[3]) << 24);
+}
+
 }  // namespace
+
+void check_precompiled_charsmap(std::string_view charsmap, std::string_view what) {
+  if (charsmap.empty()) return;  // no charsmap: the identity normalizer
+  auto bad = [&](const std::string& why) {
+    throw Error(StatusCode::kCorruption, std::string(what) + ": precompiled_charsmap " + why);
+  };
+  if (charsmap.size() < 4) bad("is shorter than its header");
+  const auto* p = reinterpret_cast<const unsigned char*>(charsmap.data());
+  const uint32_t trie_bytes = le32(p);
+  if (trie_bytes % 4 != 0 || trie_bytes > charsmap.size() - 4) bad("has a truncated trie");
+  const size_t units = trie_bytes / 4;
+  const std::string_view blob = charsmap.substr(4 + trie_bytes);
+  if (units == 0) bad("has an empty trie");
+  auto unit = [&](size_t i) { return le32(p + 4 + 4 * i); };
+  // Darts-clone's unit fields, as the library reads them.
+  auto offset = [](uint32_t u) { return static_cast<size_t>(u >> 10) << ((u & 0x200u) >> 6); };
+  auto has_leaf = [](uint32_t u) { return ((u >> 8) & 1) != 0; };
+  auto label = [](uint32_t u) { return u & (0x80000000u | 0xFFu); };
+  // The library's prefix search starts at offset(unit 0) and, from a node whose base is b,
+  // reads unit b ^ c for the next byte c (any of 256), then for a matching label moves to
+  // b' = (b ^ c) ^ offset and reads the leaf value at b'. So every reachable base's whole
+  // 256-unit block must lie inside the trie (darts-clone allocates whole blocks, so real
+  // charsmaps always do), and every leaf value must start a NUL-terminated string in the blob.
+  std::vector<bool> seen(units, false);
+  std::vector<size_t> stack{offset(unit(0))};
+  while (!stack.empty()) {
+    const size_t base = stack.back();
+    stack.pop_back();
+    if ((base | 0xFFu) >= units) bad("has a node outside the trie");
+    if (seen[base]) continue;
+    seen[base] = true;
+    for (uint32_t c = 0; c < 256; ++c) {
+      const uint32_t u = unit(base ^ c);
+      if (label(u) != c) continue;
+      const size_t next = (base ^ c) ^ offset(u);
+      if ((next | 0xFFu) >= units) bad("has a node outside the trie");
+      if (has_leaf(u)) {
+        const uint32_t value = unit(next) & 0x7FFFFFFFu;
+        if (value >= blob.size() || blob.find('\0', value) == std::string_view::npos)
+          bad("has a replacement outside its string blob");
+      }
+      stack.push_back(next);
+    }
+  }
+}
 
 SentencePieceModel parse_sentencepiece_model(std::string_view bytes) {
   SentencePieceModel model;
@@ -301,7 +351,7 @@ SentencePieceModel parse_sentencepiece_model(std::string_view bytes) {
   while (true) {
     size_t at = r.offset();
     if (!r.tag(&field, &wire)) break;
-    if (field >= 1 && field <= 3) {
+    if ((field >= 1 && field <= 3) || field == 5) {
       expect_wire(r, at, field, wire, kLengthDelimited);
       size_t off;
       std::string_view payload = r.bytes(&off);
@@ -310,8 +360,10 @@ SentencePieceModel parse_sentencepiece_model(std::string_view bytes) {
         parse_piece(payload, off, model.pieces.back());
       } else if (field == 2) {
         parse_trainer_spec(payload, off, model.trainer_spec);
-      } else {
+      } else if (field == 3) {
         parse_normalizer_spec(payload, off, model.normalizer_spec);
+      } else {
+        parse_normalizer_spec(payload, off, model.denormalizer_spec);
       }
     } else {
       r.skip(field, wire);

@@ -60,7 +60,16 @@ struct SentencePieceModel {
   std::vector<SentencePiece> pieces;  // field 1, in id order
   SpmTrainerSpec trainer_spec;        // field 2
   SpmNormalizerSpec normalizer_spec;  // field 3
+  SpmNormalizerSpec denormalizer_spec;  // field 5 (what decoding applies)
 };
+
+// Checks a precompiled_charsmap (a Darts-clone double array and its replacement strings) the
+// way libsentencepiece will walk it: every node its prefix search can reach, with every byte,
+// stays inside the trie, and every replacement offset starts a NUL-terminated string of the
+// blob. The library does no bounds checks of its own, so a hostile .spm file would otherwise
+// make it read out of bounds. Empty is fine (no charsmap). Throws Error(kCorruption) naming
+// `what`.
+void check_precompiled_charsmap(std::string_view charsmap, std::string_view what);
 
 // Parses the bytes of a `.model` file. Follows protobuf's rules: unknown fields (of any wire
 // type, groups included) are skipped, a repeated scalar keeps its last value, a repeated
