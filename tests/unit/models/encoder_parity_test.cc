@@ -14,6 +14,7 @@
 
 #include "mlhub/io.h"
 #include "mlhub/models.h"
+#include "tensor_diff.h"
 
 namespace mlhub::models {
 namespace {
@@ -47,22 +48,7 @@ std::vector<std::string> case_names() {
   return names;
 }
 
-// Max |a - b| (infinity when the shapes differ or a value is NaN), printed per tensor.
-float max_abs_diff(const Tensor& got, const Tensor& want, const std::string& what) {
-  if (!got.defined() || got.shape() != want.shape()) {
-    ADD_FAILURE() << what << ": shape " << (got.defined() ? shape_string(got.shape()) : "undefined")
-                  << ", want " << shape_string(want.shape());
-    return INFINITY;
-  }
-  const auto x = got.to_floats(), y = want.to_floats();
-  float m = 0;
-  for (size_t i = 0; i < x.size(); ++i) {
-    const float d = std::fabs(x[i] - y[i]);
-    if (!(d <= m)) m = std::isnan(d) ? INFINITY : d;
-  }
-  std::printf("  %-32s max diff %.3g\n", what.c_str(), m);
-  return m;
-}
+using testing::max_abs_diff;
 
 const Tensor* output_named(const EncoderOutput& out, const std::string& key) {
   if (key == "last_hidden_state") return &out.last_hidden_state;

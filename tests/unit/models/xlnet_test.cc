@@ -16,6 +16,7 @@
 
 #include "mlhub/io.h"
 #include "mlhub/models.h"
+#include "tensor_diff.h"
 
 namespace mlhub::models {
 namespace {
@@ -75,21 +76,7 @@ EncoderInput unpadded_row(const Golden& g, size_t r, int64_t* pad) {
   return in;
 }
 
-float max_abs_diff(const Tensor& got, const Tensor& want, const std::string& what) {
-  if (!got.defined() || got.shape() != want.shape()) {
-    ADD_FAILURE() << what << ": shape " << (got.defined() ? shape_string(got.shape()) : "undefined")
-                  << ", want " << shape_string(want.shape());
-    return INFINITY;
-  }
-  const auto x = got.to_floats(), y = want.to_floats();
-  float m = 0;
-  for (size_t i = 0; i < x.size(); ++i) {
-    const float d = std::fabs(x[i] - y[i]);
-    m = std::isnan(d) ? INFINITY : std::max(m, d);
-  }
-  std::cout << "  " << what << ": max |diff| " << m << "\n";
-  return m;
-}
+using testing::max_abs_diff;
 
 std::unique_ptr<EncoderModel> load(const std::string& folder, std::optional<Head> head = {}) {
   LoadOptions opts;

@@ -15,15 +15,16 @@
 
 #include <gtest/gtest.h>
 
+#include "json_compare.h"
 #include "mlhub/pipelines.h"
 
 namespace mlhub {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::compare;
+using testing::describe;
 using nlohmann::json;
-
-constexpr double kTolerance = 1e-4;
 
 const fs::path kGoldenDir = fs::path(MLHUB_SOURCE_DIR) / "tests/golden/pipelines";
 const fs::path kMiniLmGoldens = fs::path(MLHUB_SOURCE_DIR) / "tests/golden/minilm";
@@ -37,60 +38,6 @@ std::vector<json> read_jsonl(const fs::path& file) {
     if (!line.empty()) out.push_back(json::parse(line));
   }
   return out;
-}
-
-// Walks both values; appends "path: message" for each difference (at most a few).
-void compare(const json& got, const json& want, const std::string& path,
-             std::vector<std::string>& diffs) {
-  if (diffs.size() >= 5) return;
-  if (want.is_number() && got.is_number()) {
-    if (want.is_number_float() || got.is_number_float()) {
-      const double g = got.get<double>(), w = want.get<double>();
-      if (!(std::fabs(g - w) <= kTolerance)) {
-        diffs.push_back(path + ": got " + got.dump() + ", want " + want.dump());
-      }
-    } else if (got.get<int64_t>() != want.get<int64_t>()) {
-      diffs.push_back(path + ": got " + got.dump() + ", want " + want.dump());
-    }
-    return;
-  }
-  if (got.type() != want.type()) {
-    diffs.push_back(path + ": got " + got.dump().substr(0, 200) + ", want " +
-                    want.dump().substr(0, 200));
-    return;
-  }
-  if (want.is_array()) {
-    if (got.size() != want.size()) {
-      diffs.push_back(path + ": got " + std::to_string(got.size()) + " elements, want " +
-                      std::to_string(want.size()) + " (got " + got.dump().substr(0, 300) +
-                      ", want " + want.dump().substr(0, 300) + ")");
-      return;
-    }
-    for (size_t i = 0; i < want.size(); ++i) {
-      compare(got[i], want[i], path + "[" + std::to_string(i) + "]", diffs);
-    }
-    return;
-  }
-  if (want.is_object()) {
-    for (const auto& [k, v] : want.items()) {
-      if (!got.contains(k)) {
-        diffs.push_back(path + "." + k + ": missing");
-      } else {
-        compare(got[k], v, path + "." + k, diffs);
-      }
-    }
-    for (const auto& [k, v] : got.items()) {
-      if (!want.contains(k)) diffs.push_back(path + "." + k + ": unexpected");
-    }
-    return;
-  }
-  if (got != want) diffs.push_back(path + ": got " + got.dump() + ", want " + want.dump());
-}
-
-std::string describe(const std::vector<std::string>& diffs) {
-  std::string s;
-  for (const auto& d : diffs) s += "\n  " + d;
-  return s;
 }
 
 // Pipelines are loaded once per (task, model, init).

@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "json_compare.h"
 #include "mlhub/pipelines.h"
 
 namespace mlhub {
@@ -21,53 +22,10 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using testing::compare;
+using testing::describe;
 
 const fs::path kCase = fs::path(MLHUB_SOURCE_DIR) / "tests" / "golden" / "seq2seq" / "xlnet";
-constexpr double kTolerance = 1e-4;
-
-// Appends "path: message" for each difference: floats within kTolerance, the rest exact.
-void compare(const json& got, const json& want, const std::string& path,
-             std::vector<std::string>& diffs) {
-  if (diffs.size() >= 5) return;
-  if (want.is_number() && got.is_number()) {
-    if (!(std::fabs(got.get<double>() - want.get<double>()) <= kTolerance))
-      diffs.push_back(path + ": got " + got.dump() + ", want " + want.dump());
-    return;
-  }
-  if (got.type() != want.type()) {
-    diffs.push_back(path + ": got " + got.dump().substr(0, 200) + ", want " +
-                    want.dump().substr(0, 200));
-    return;
-  }
-  if (want.is_array()) {
-    if (got.size() != want.size()) {
-      diffs.push_back(path + ": got " + got.dump().substr(0, 300) + ", want " +
-                      want.dump().substr(0, 300));
-      return;
-    }
-    for (size_t i = 0; i < want.size(); ++i)
-      compare(got[i], want[i], path + "[" + std::to_string(i) + "]", diffs);
-    return;
-  }
-  if (want.is_object()) {
-    for (const auto& [k, v] : want.items()) {
-      if (!got.contains(k))
-        diffs.push_back(path + "." + k + ": missing");
-      else
-        compare(got[k], v, path + "." + k, diffs);
-    }
-    for (const auto& [k, v] : got.items())
-      if (!want.contains(k)) diffs.push_back(path + "." + k + ": unexpected");
-    return;
-  }
-  if (got != want) diffs.push_back(path + ": got " + got.dump() + ", want " + want.dump());
-}
-
-std::string describe(const std::vector<std::string>& diffs) {
-  std::string s;
-  for (const auto& d : diffs) s += "\n  " + d;
-  return s;
-}
 
 // A model folder as the hub would hold it: the head checkpoint plus the tokenizer files.
 fs::path assemble(const std::string& head) {
