@@ -77,6 +77,18 @@ def convert(model_dir, ct2_dir, quantization):
                  force=True)
 
 
+def timed_rounds(generate, args, sources):
+    """One warm-up call on short sources, then args.rounds timed calls of the whole batch:
+    (seconds per round, the last round's ids and scores)."""
+    generate([src[:32] for src in sources], 2)
+    times = []
+    for _ in range(args.rounds):
+        t = time.perf_counter()
+        ids, scores = generate(sources, args.new)
+        times.append(time.perf_counter() - t)
+    return times, ids, scores
+
+
 def run_torch(args, sources):
     import torch
     import transformers
@@ -98,12 +110,7 @@ def run_torch(args, sources):
                 [float(s) for s in out.sequences_scores])
 
     with torch.inference_mode():
-        generate([src[:32] for src in sources], 2)
-        times = []
-        for _ in range(args.rounds):
-            t = time.perf_counter()
-            ids, scores = generate(sources, args.new)
-            times.append(time.perf_counter() - t)
+        times, ids, scores = timed_rounds(generate, args, sources)
     return load_s, times, ids, scores, {"torch": torch.__version__,
                                         "transformers": transformers.__version__}
 
@@ -134,12 +141,7 @@ def run_ct2(args, sources):
         return ([[index[s] for s in r.hypotheses[0]] for r in res],
                 [float(r.scores[0]) for r in res])
 
-    generate([src[:32] for src in sources], 2)
-    times = []
-    for _ in range(args.rounds):
-        t = time.perf_counter()
-        ids, scores = generate(sources, args.new)
-        times.append(time.perf_counter() - t)
+    times, ids, scores = timed_rounds(generate, args, sources)
     return load_s, times, ids, scores, {"ctranslate2": ctranslate2.__version__,
                                         "compute_type": compute}
 

@@ -64,22 +64,13 @@ bool is_multilingual_tokenizer(const fs::path& folder) {
   return false;
 }
 
-json read_config(const fs::path& folder) {
-  std::ifstream in(folder / "config.json");
-  if (!in) throw Error(StatusCode::kNotFound, (folder / "config.json").string() + ": cannot open");
-  json j = json::parse(in, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object())
-    throw Error(StatusCode::kCorruption, (folder / "config.json").string() + ": invalid JSON");
-  return j;
-}
-
 std::shared_ptr<const Seq2SeqAssets> load_assets(const fs::path& folder, const std::string& task) {
-  const json config = read_config(folder);
   auto a = std::make_shared<Seq2SeqAssets>(Seq2SeqAssets{nullptr, load_tokenizer(folder), {}, {}, false});
   a->multilingual = is_multilingual_tokenizer(folder);
   auto model = models::load_seq2seq(folder);
   if (!model.ok()) throw Error(model.status());
   a->model = std::move(*model);
+  const json& config = a->model->config().raw;  // config.json, as the loader read it
   auto gen = generation::GenerationConfig::load(folder);
   if (!gen.ok()) throw Error(gen.status());
   generation::GenerationConfig& c = a->config;

@@ -246,28 +246,33 @@ def generate_all(model, inputs):
     return tensors, greedy, gaps, beams
 
 
+def write_ids_case(name, folder, model, inputs, fields):
+    """A case with token ids and no tokenizer: encoder states, greedy and beams of `inputs`,
+    case.json with `fields` (class, notes, ...) in front of them."""
+    tensors, greedy, gaps, beams = generate_all(model, inputs)
+    save_file(tensors, os.path.join(folder, "reference.safetensors"))
+    case = {"case": name, "transformers": transformers.__version__, **fields,
+            "input_ids": inputs,
+            "greedy": {"config": {"max_new_tokens": NEW_TOKENS}, "sequences": greedy,
+                       "min_top2_gap": gaps},
+            "beam": beams}
+    with open(os.path.join(folder, "case.json"), "w") as f:
+        json.dump(case, f, indent=1)
+        f.write("\n")
+    print(f"{name}: min gap {min(gaps):.2e}, greedy {greedy[0]}")
+
+
 def make_untokenized(name, model_cls, model, folder, seed):
     """mBART without its tokenizer: ids as mbart-50's tokenizer lays them out."""
     g = torch.Generator().manual_seed(seed + 1)
     src = MBART_LANGS["en_XX"]
     inputs = [[src] + torch.randint(4, MBART_LANGS["en_XX"], (n,), generator=g).tolist() + [2]
               for n in (11, 17, 3)]
-    tensors, greedy, gaps, beams = generate_all(model, inputs)
-    save_file(tensors, os.path.join(folder, "reference.safetensors"))
-    case = {
-        "case": name, "transformers": transformers.__version__, "class": model_cls,
-        "saved_dtype": "bfloat16", "tokenizer": None, "language_codes": MBART_LANGS,
+    write_ids_case(name, folder, model, inputs, {
+        "class": model_cls, "saved_dtype": "bfloat16", "tokenizer": None,
+        "language_codes": MBART_LANGS,
         "note": "no mBART tokenizer offline: ids generated as mbart-50 lays them out, "
-                "[src_lang] tokens </s>; decoder starts with </s> (2), forced BOS = tgt_lang",
-        "input_ids": inputs,
-        "greedy": {"config": {"max_new_tokens": NEW_TOKENS}, "sequences": greedy,
-                   "min_top2_gap": gaps},
-        "beam": beams,
-    }
-    with open(os.path.join(folder, "case.json"), "w") as f:
-        json.dump(case, f, indent=1)
-        f.write("\n")
-    print(f"{name}: min gap {min(gaps):.2e}, greedy {greedy[0]}")
+                "[src_lang] tokens </s>; decoder starts with </s> (2), forced BOS = tgt_lang"})
 
 
 def make_case(name, spec, out_dir):
@@ -337,22 +342,10 @@ def make_t5_shapes(out_dir):
     g = torch.Generator().manual_seed(seed + 1)
     inputs = [torch.randint(2, T5_SHAPES["vocab_size"], (n,), generator=g).tolist() + [1]
               for n in (29, 8, 2)]
-    tensors, greedy, gaps, beams = generate_all(model, inputs)
-    save_file(tensors, os.path.join(folder, "reference.safetensors"))
-    case = {
-        "case": name, "transformers": transformers.__version__,
+    write_ids_case(name, folder, model, inputs, {
         "class": "T5ForConditionalGeneration", "saved_dtype": "bfloat16", "tokenizer": None,
         "note": "random ids (no tokenizer), each source ending with eos (1); 3 encoder layers, "
-                "2 decoder layers, 3 heads x d_kv 4 != d_model 16, gated-silu, tied head",
-        "input_ids": inputs,
-        "greedy": {"config": {"max_new_tokens": NEW_TOKENS}, "sequences": greedy,
-                   "min_top2_gap": gaps},
-        "beam": beams,
-    }
-    with open(os.path.join(folder, "case.json"), "w") as f:
-        json.dump(case, f, indent=1)
-        f.write("\n")
-    print(f"{name}: min gap {min(gaps):.2e}, greedy {greedy[0]}")
+                "2 decoder layers, 3 heads x d_kv 4 != d_model 16, gated-silu, tied head"})
 
 
 def make_xlnet(out_dir):
